@@ -1,0 +1,51 @@
+# updraft port: the few primitives every layer needs, identical on MicroPython and CPython.
+# Board specifics (flash, reset, ids, network) live in port.board; this file stays tiny
+# because boot.py imports it.
+# SPDX-License-Identifier: MIT
+import sys
+
+MICROPYTHON = sys.implementation.name == "micropython"
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+try:
+    from time import ticks_ms, ticks_add, ticks_diff, sleep_ms
+except ImportError:
+    import time as _time
+
+    _PERIOD = 1 << 30  # MicroPython's tick period on ports with small ints
+    _HALF = _PERIOD >> 1
+    _t0 = _time.monotonic_ns()
+
+    def ticks_ms():
+        return ((_time.monotonic_ns() - _t0) // 1000000) & (_PERIOD - 1)
+
+    def ticks_add(t, delta):
+        return (t + delta) & (_PERIOD - 1)
+
+    def ticks_diff(a, b):
+        # a - b, wrapped into [-PERIOD/2, PERIOD/2), as MicroPython defines it
+        return ((a - b + _HALF) & (_PERIOD - 1)) - _HALF
+
+    def sleep_ms(ms):
+        _time.sleep(ms / 1000)
+
+
+try:
+    from os import urandom as random_bytes
+except ImportError:  # boards without os.urandom
+    from random import getrandbits as _grb
+
+    def random_bytes(n):
+        return bytes(_grb(8) for _ in range(n))
+
+
+def random_int(bits):
+    # random.getrandbits takes at most 32 bits on MicroPython
+    return int.from_bytes(random_bytes((bits + 7) >> 3), "big") & ((1 << bits) - 1)

@@ -1,0 +1,20 @@
+# Helpers shared by the unit tests; plain Python that runs on both runtimes.
+import os
+
+from port import random_int
+
+
+def tmpdir(tag="t"):
+    # A fresh directory under /tmp (no tempfile module on MicroPython).
+    base = "/tmp/updraft-%s-%d" % (tag, random_int(30))
+    os.mkdir(base)
+    return base
+
+
+def raises(exc, fn, *args):
+    # Returns the exception so tests can look at it; fails when nothing (or else) is raised.
+    try:
+        fn(*args)
+    except exc as e:
+        return e
+    raise AssertionError("%s not raised by %r" % (exc.__name__, fn))

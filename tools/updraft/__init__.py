@@ -1,0 +1,1 @@
+# updraft host tools (CPython only): dev server, simulator, signing, benchmarks.

@@ -1,0 +1,29 @@
+# The `updraft` command: one verb per host tool (DESIGN.md lists them).
+import argparse
+import sys
+
+
+def _bench(args):
+    from updraft import bench
+
+    return bench.main(args.rest)
+
+
+VERBS = {
+    "bench": (_bench, "run the benchmarks, write bench/latest.json and print a table"),
+}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="updraft", description="updraft host tools")
+    sub = ap.add_subparsers(dest="verb", required=True)
+    for name, (fn, help_) in sorted(VERBS.items()):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(fn=fn)
+    args = ap.parse_args(argv)
+    return args.fn(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
