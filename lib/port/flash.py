@@ -1,0 +1,268 @@
+# Host flash model: a NOR chip (4 KiB erase sectors, program only 1 -> 0) cut into named
+# partitions, with an operation counter, power cut at operation N and per-sector erase counts.
+# SPDX-License-Identifier: MIT
+#
+# Partition objects speak the esp32.Partition block-device protocol (readblocks, writeblocks,
+# ioctl) plus the byte helpers read(off, mv) / write(off, buf) / erase(sector) that the slot
+# writers use; port/esp32_flash.py offers the same surface on a board. Only programs and
+# erases count as operations (reads change nothing a power cut could tear). When power is cut
+# the torn operation is partially applied the way a NOR chip can leave it, PowerCut is raised,
+# and every later access raises PowerCut too until power_on(): a dead board does nothing more.
+from port import const
+
+SECTOR = const(4096)
+_PAGE = const(256)  # NOR programs page by page; a cut tears at most the page in flight
+
+# (label, offset, size): a small host table shaped like the ESP32 OTA layout (control data in
+# the first sectors, application slots on 64 KiB boundaries).
+DEFAULT_TABLE = (
+    ("bootctl", 0x0000, 0x2000),  # boot-control record, two sectors (like ESP-IDF otadata)
+    ("journal", 0x2000, 0x2000),  # FU journal, two sectors
+    ("nvs", 0x4000, 0xC000),  # small config store, free for others
+    ("app_a", 0x10000, 0x40000),
+    ("app_b", 0x50000, 0x40000),
+)
+
+
+class PowerCut(BaseException):
+    # BaseException so `except Exception` in device code cannot swallow the board dying.
+    pass
+
+
+class FlashError(OSError):
+    # A program that needs a 0 bit to become 1, an unaligned erase, or an access out of range:
+    # the caller is wrong (real chips silently AND; the model refuses so such bugs surface).
+    pass
+
+
+class _Rng:
+    # xorshift32: deterministic tearing, identical on both runtimes
+    def __init__(self, seed):
+        self.s = (seed * 2654435761 + 1) & 0xFFFFFFFF or 1
+
+    def next(self):
+        s = self.s
+        s ^= (s << 13) & 0xFFFFFFFF
+        s ^= s >> 17
+        s ^= (s << 5) & 0xFFFFFFFF
+        self.s = s
+        return s
+
+
+class Flash:
+    # size: bytes (multiple of SECTOR). path: a file that persists contents and erase counts
+    # across processes (written through on every operation, so os._exit loses nothing).
+    def __init__(self, size=0x90000, path=None, table=DEFAULT_TABLE):
+        if size % SECTOR:
+            raise FlashError("size not a multiple of the sector size")
+        self.size = size
+        self.table = table
+        self.ops = 0  # programs + erases since this object was made (one power-on)
+        self.reads = 0
+        self.cut_at = -1  # index of the operation that gets torn; -1: never
+        self.seed = 0
+        self.dead = False
+        n = size // SECTOR
+        self._mem = bytearray(b"\xff" * size)
+        self._erases = [0] * n
+        self._f = None
+        if path:
+            self._open(path, n)
+        for label, off, psize in table:
+            if off % SECTOR or psize % SECTOR or off + psize > size:
+                raise FlashError("partition %s misaligned or outside the chip" % label)
+
+    def _open(self, path, n):
+        want = self.size + 4 * n
+        try:
+            f = open(path, "r+b")
+        except OSError:
+            f = None
+        if f is not None:
+            data = f.read()
+            if len(data) == want:
+                self._mem[:] = data[: self.size]
+                for i in range(n):
+                    o = self.size + 4 * i
+                    self._erases[i] = int.from_bytes(data[o : o + 4], "little")
+            else:  # another geometry: start over with an erased chip
+                f.close()
+                f = None
+        if f is None:
+            f = open(path, "wb")
+            f.write(self._mem)
+            f.write(bytes(4 * n))
+            f.close()
+            f = open(path, "r+b")
+        self._f = f
+
+    def close(self):
+        if self._f:
+            self._f.close()
+            self._f = None
+
+    def power_on(self):
+        # a new boot: the chip works again and nothing is armed
+        self.dead = False
+        self.cut_at = -1
+        self.ops = 0
+        self.reads = 0
+
+    def arm(self, n, seed=0):
+        # tear operation number n (counted from 0 on this power-on) and die there
+        self.cut_at = n
+        self.seed = seed
+
+    def erase_counts(self):
+        return list(self._erases)
+
+    def partition(self, label):
+        for name, off, size in self.table:
+            if name == label:
+                return Partition(self, name, off, size)
+        raise FlashError("no partition " + label)
+
+    # -- raw chip operations (absolute addresses) --
+
+    def _alive(self):
+        if self.dead:
+            raise PowerCut()
+
+    def _persist(self, addr, n):
+        if self._f:
+            self._f.seek(addr)
+            self._f.write(memoryview(self._mem)[addr : addr + n])
+            self._f.flush()
+
+    def _persist_count(self, sector):
+        if self._f:
+            self._f.seek(self.size + 4 * sector)
+            self._f.write(self._erases[sector].to_bytes(4, "little"))
+            self._f.flush()
+
+    def read(self, addr, mv):
+        self._alive()
+        n = len(mv)
+        if addr < 0 or addr + n > self.size:
+            raise FlashError("read outside the chip")
+        self.reads += 1
+        mv[:] = memoryview(self._mem)[addr : addr + n]
+
+    def program(self, addr, buf):
+        self._alive()
+        n = len(buf)
+        if addr < 0 or addr + n > self.size:
+            raise FlashError("program outside the chip")
+        mem = self._mem
+        old = int.from_bytes(mem[addr : addr + n], "big")
+        new = int.from_bytes(buf, "big")
+        # a 1 bit asked for where the chip already holds 0 cannot be programmed
+        if new & (old ^ ((1 << (8 * n)) - 1)):
+            raise FlashError("program over unerased bytes at 0x%x" % addr)
+        op = self.ops
+        self.ops += 1
+        if op == self.cut_at:
+            self._tear_program(addr, buf)
+        mem[addr : addr + n] = buf
+        self._persist(addr, n)
+
+    def erase(self, sector):
+        self._alive()
+        if sector < 0 or sector >= len(self._erases):
+            raise FlashError("erase outside the chip")
+        op = self.ops
+        self.ops += 1
+        addr = sector * SECTOR
+        if op == self.cut_at:
+            self._tear_erase(addr, sector)
+        self._mem[addr : addr + SECTOR] = b"\xff" * SECTOR
+        self._erases[sector] += 1
+        self._persist(addr, SECTOR)
+        self._persist_count(sector)
+
+    def _die(self):
+        self.dead = True
+        raise PowerCut()
+
+    def _tear_program(self, addr, buf):
+        # Pages before the cut point are programmed, pages after it untouched, and the page in
+        # flight holds a random subset of its 1 -> 0 transitions.
+        rng = _Rng(self.seed ^ self.cut_at)
+        n = len(buf)
+        cut = rng.next() % (n + 1)
+        mem = self._mem
+        page = cut - cut % _PAGE
+        mem[addr : addr + page] = buf[:page]
+        for i in range(page, min(page + _PAGE, n)):
+            old = mem[addr + i]
+            clear = old & ~buf[i] & 0xFF
+            mem[addr + i] = old & ~(clear & rng.next()) & 0xFF
+        self._persist(addr, n)
+        self._die()
+
+    def _tear_erase(self, addr, sector):
+        # An interrupted erase leaves each bit either as it was or erased to 1.
+        rng = _Rng(self.seed ^ self.cut_at)
+        mem = self._mem
+        mode = rng.next() & 3
+        for i in range(addr, addr + SECTOR):
+            if mode == 0:
+                break  # cut before the erase started
+            mem[i] = 0xFF if mode == 1 else mem[i] | (rng.next() & 0xFF)
+        self._erases[sector] += 1
+        self._persist(addr, SECTOR)
+        self._persist_count(sector)
+        self._die()
+
+
+class Partition:
+    # A named region; offsets are relative to its start. Same surface as port.esp32_flash.
+    def __init__(self, flash, label, offset, size):
+        self.flash = flash
+        self.label = label
+        self.offset = offset
+        self.size = size
+
+    def info(self):
+        # esp32.Partition.info() shape: (type, subtype, addr, size, label, encrypted)
+        return (0, 0, self.offset, self.size, self.label, False)
+
+    def _check(self, off, n):
+        if off < 0 or n < 0 or off + n > self.size:
+            raise FlashError("0x%x+%d outside %s" % (off, n, self.label))
+
+    def read(self, off, mv):
+        self._check(off, len(mv))
+        self.flash.read(self.offset + off, mv)
+
+    def write(self, off, buf):
+        # program only: the bytes must be erased (or only lose bits)
+        self._check(off, len(buf))
+        self.flash.program(self.offset + off, buf)
+
+    def erase(self, sector):
+        self._check(sector * SECTOR, SECTOR)
+        self.flash.erase((self.offset // SECTOR) + sector)
+
+    # -- block-device protocol, as esp32.Partition --
+
+    def readblocks(self, block, buf, off=0):
+        self.read(block * SECTOR + off, buf)
+
+    def writeblocks(self, block, buf, off=None):
+        # simple form (off None) erases the blocks first, extended form only programs
+        if off is None:
+            for i in range((len(buf) + SECTOR - 1) // SECTOR):
+                self.erase(block + i)
+            off = 0
+        self.write(block * SECTOR + off, buf)
+
+    def ioctl(self, op, arg):
+        if op == 4:  # block count
+            return self.size // SECTOR
+        if op == 5:  # block size
+            return SECTOR
+        if op == 6:  # erase block
+            self.erase(arg)
+            return 0
+        return None if op in (1, 2, 3) else -1
