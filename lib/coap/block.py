@@ -1,0 +1,356 @@
+# Block-wise transfers (RFC 7959): Block2 server slicing, Block1 server reassembly into a
+# sink, a streaming Block2 client (pull into a sink, resumable, ETag-checked) and a Block1
+# client. Nothing here holds a whole body: data goes straight between the wire and a sink.
+# SPDX-License-Identifier: MIT
+import binascii
+
+from port import const
+from port import log
+from coap.const import CON, GET, PUT, CONTENT, CHANGED, CREATED, CONTINUE, BAD_REQUEST
+from coap.const import BAD_OPTION, REQUEST_ENTITY_INCOMPLETE, REQUEST_ENTITY_TOO_LARGE
+from coap.const import ETAG, BLOCK1, BLOCK2, SIZE1, SIZE2, URI_PATH, CONTENT_FORMAT
+from coap.message import Message, encode_option
+
+_BERT = const(7)
+
+
+def block_value(num, more, szx):
+    return (num << 4) | (8 if more else 0) | szx
+
+
+def split(value):
+    # -> (num, more, szx)
+    return value >> 4, (value >> 3) & 1, value & 7
+
+
+# -- Block2 server ----------------------------------------------------------------------
+def serve_block2(req, resp, max_szx=6):
+    # Slice a response payload into the block the request asked for (or block 0 when the
+    # payload is larger than max block size). Adds Size2 on block 0 and an ETag so clients
+    # can detect a representation that changed between blocks.
+    pl = resp.payload
+    b2 = req.opt_uint(BLOCK2)
+    if b2 is None and len(pl) <= (16 << max_szx):
+        return resp
+    if resp.code >> 5 != 2:
+        return resp  # errors are never sliced
+    num, _, szx = (0, 0, max_szx) if b2 is None else split(b2)
+    if szx == _BERT:
+        szx = 6  # BERT is for reliable transports only
+    if szx > max_szx:
+        szx = max_szx
+        num = 0 if b2 is None else (num << (split(b2)[2] - szx))
+    size = 16 << szx
+    off = num * size
+    if off >= len(pl) and off:
+        return Message(code=BAD_OPTION)  # block beyond the end (RFC 7959 2.4)
+    more = off + size < len(pl)
+    if not resp.has(ETAG):
+        resp.set(ETAG, binascii.crc32(pl).to_bytes(4, "big"))
+    resp.payload = memoryview(pl)[off : off + size]
+    resp.set(BLOCK2, block_value(num, more, szx))
+    if num == 0:
+        resp.set(SIZE2, len(pl))
+    return resp
+
+
+# -- Block1 server ----------------------------------------------------------------------
+class Block1Receiver:
+    # Reassembles a block-wise PUT/POST body into a sink, in order, exactly once per byte.
+    # sink.begin(size_or_None), sink.write(offset, data), sink.end(); any of them may raise
+    # to refuse (the receiver answers 4.00 or what the exception's .code says).
+    def __init__(self, sink, max_size, max_szx=6):
+        self.sink = sink
+        self.max_size = max_size
+        self.max_szx = max_szx
+        self.active = False
+        self.peer = None
+        self.expected = 0
+        self.complete = False
+
+    def _reply(self, code, b1=None, size1=None):
+        r = Message(code=code)
+        if b1 is not None:
+            r.add(BLOCK1, b1)
+        if size1 is not None:
+            r.add(SIZE1, size1)
+        return r
+
+    def _too_large(self):
+        self.active = False
+        return self._reply(REQUEST_ENTITY_TOO_LARGE, None, self.max_size)
+
+    def handle(self, req, peer, done_code=CHANGED):
+        # -> response Message for this request.
+        pl = req.payload
+        b1 = req.opt_uint(BLOCK1)
+        try:
+            if b1 is None:  # the whole body in one message
+                if len(pl) > self.max_size:
+                    return self._too_large()
+                self.active = False
+                self.sink.begin(len(pl))
+                self.sink.write(0, pl)
+                self.sink.end()
+                self.complete = True
+                return self._reply(done_code)
+            num, more, szx = split(b1)
+            if szx == _BERT:
+                return self._reply(BAD_REQUEST)
+            size = 16 << szx
+            off = num * size
+            n = len(pl)
+            if (more and n != size) or n > size:
+                return self._reply(BAD_REQUEST)  # a non-final block must be full (RFC 7959 2.3)
+            if num == 0:
+                size1 = req.opt_uint(SIZE1)
+                if size1 is not None and size1 > self.max_size:
+                    return self._too_large()
+                self.active = True
+                self.complete = False
+                self.peer = peer
+                self.expected = 0
+                self.sink.begin(size1)
+            elif not self.active or peer != self.peer:
+                return self._reply(REQUEST_ENTITY_INCOMPLETE)
+            if off < self.expected and off + n <= self.expected:
+                # a block we already have (resent with a new MID): acknowledge, don't rewrite
+                return self._ack(num, more, szx, done_code)
+            if off != self.expected:
+                return self._reply(REQUEST_ENTITY_INCOMPLETE)  # a gap (RFC 7959 2.9.2)
+            if off + n > self.max_size:
+                return self._too_large()
+            self.sink.write(off, pl)
+            self.expected = off + n
+            if not more:
+                self.active = False
+                self.sink.end()
+                self.complete = True
+            return self._ack(num, more, szx, done_code)
+        except Exception as e:
+            self.active = False
+            code = getattr(e, "code", None) or BAD_REQUEST
+            log.warning("block1: sink refused:", e)
+            return self._reply(code)
+
+    def _ack(self, num, more, szx, done_code):
+        if more:
+            # answering with a smaller SZX asks the client to continue with smaller blocks
+            return self._reply(CONTINUE, block_value(num, 1, min(szx, self.max_szx)))
+        return self._reply(done_code, block_value(num, 0, szx))
+
+
+# -- Block2 client ----------------------------------------------------------------------
+class BlockPull:
+    # GET a resource block by block into sink(offset, data); the body never sits in RAM.
+    # Resumable: start at a byte offset (a multiple of the block size) with the ETag seen
+    # before; an ETag change fails the transfer ("etag") so the caller can start over.
+    # on_head(size2, etag) runs on the first response (check free space before writing);
+    # on_done(pull) runs once with pull.error None, "timeout", "reset", "etag", "code",
+    # "protocol" or "sink", and pull.code holding the last response code.
+    def __init__(self, endpoint, peer, path, sink, on_done=None, on_head=None, szx=6,
+                 offset=0, etag=None, host=None, port=None, query=(), exchange=None):
+        from coap.endpoint import Exchange
+
+        self.ep = endpoint
+        self.peer = peer
+        self.sink = sink
+        self.on_done = on_done
+        self.on_head = on_head
+        self.szx = szx
+        self.offset = offset
+        self.etag = etag
+        self.size = None
+        self.error = None
+        self.code = None
+        self.done = False
+        self.blocks = 0
+        self.sink_error = None
+        self._first = True
+        self.ex = ex = exchange or Exchange()
+        # Template: header, token, Uri-Host/Port/Path/Query. Block2 (and Size2 on the
+        # first request) are appended per request; nothing else changes between blocks.
+        m = Message(CON, GET, 0, endpoint.new_token())
+        if host:
+            m.add(3, host)
+        if port:
+            m.add(7, port)
+        for seg in path:
+            m.add(URI_PATH, seg)
+        for q in query:
+            m.add(15, q)
+        self._base = m.encode_into(ex.buf)
+        ex.token = m.token
+        ex.expect_response = True
+        self._last_opt = 15 if query else (URI_PATH if path else (7 if port else (3 if host else 0)))
+
+    def start(self):
+        self._request(self.offset >> (self.szx + 4))
+        return self
+
+    def _request(self, num):
+        ex = self.ex
+        value = block_value(num, 0, self.szx)
+        vb = _uint_tmp(value)
+        pos = encode_option(ex.buf, self._base, BLOCK2 - self._last_opt, vb)
+        if self._first:
+            pos = encode_option(ex.buf, pos, SIZE2 - BLOCK2, b"")  # ask for the total size
+        ex.n = pos
+        self.ep.send_exchange(ex, self.peer, self._on_response, True)
+
+    def _on_response(self, ex, m):
+        if m is None:
+            return self._done(ex.error)
+        self.code = m.code
+        if m.code != CONTENT:
+            return self._done("code")
+        b2 = m.opt_uint(BLOCK2)
+        if b2 is None:
+            if self.offset:
+                return self._done("protocol")  # server ignores Block2: cannot resume
+            num, more, szx = 0, 0, self.szx
+        else:
+            num, more, szx = split(b2)
+        if szx == _BERT or szx > self.szx and b2 is not None and num:
+            return self._done("protocol")
+        off = num << (szx + 4)
+        if off != self.offset:
+            return self._done("protocol")
+        if self._first:
+            self._first = False
+            if self.etag is None:
+                self.etag = m.opt(ETAG)
+            elif not m.opt_equals(ETAG, self.etag):
+                return self._done("etag")
+            self.size = m.opt_uint(SIZE2)
+            if self.on_head is not None:
+                try:
+                    self.on_head(self.size, self.etag)
+                except Exception as e:
+                    self.sink_error = e
+                    return self._done("sink")
+        elif not m.opt_equals(ETAG, self.etag):
+            return self._done("etag")  # never stitch two versions together
+        pl = m.payload
+        n = len(pl)
+        if more and n != (16 << szx):
+            return self._done("protocol")
+        try:
+            self.sink(off, pl)
+        except Exception as e:
+            self.sink_error = e
+            return self._done("sink")
+        self.offset = off + n
+        self.blocks += 1
+        if not more:
+            return self._done(None)
+        self.szx = szx  # follow a server that picked a smaller size
+        self._request(self.offset >> (szx + 4))
+
+    def _done(self, error):
+        self.error = error
+        self.done = True
+        if error:
+            log.info("block2: pull stopped at", self.offset, "error", error, "code", self.code)
+        if self.on_done is not None:
+            self.on_done(self)
+
+    def cancel(self):
+        self.ep.cancel(self.ex)
+        self.done = True
+        self.error = "cancelled"
+
+
+_UINT = [b"", bytearray(1), bytearray(2), bytearray(3)]
+
+
+def _uint_tmp(v):
+    # Block option value as big-endian bytes in a reused buffer (no allocation per block).
+    if v == 0:
+        return b""
+    if v < 0x100:
+        b = _UINT[1]
+        b[0] = v
+    elif v < 0x10000:
+        b = _UINT[2]
+        b[0] = v >> 8
+        b[1] = v & 0xFF
+    else:
+        b = _UINT[3]
+        b[0] = v >> 16
+        b[1] = (v >> 8) & 0xFF
+        b[2] = v & 0xFF
+    return b
+
+
+# -- Block1 client ----------------------------------------------------------------------
+class BlockPush:
+    # PUT/POST a body of `size` bytes read through source(offset, n) -> bytes, block by block.
+    # Follows a server that asks for smaller blocks (2.31 or 4.13 with Block1).
+    def __init__(self, endpoint, peer, path, source, size, on_done=None, szx=6, method=PUT,
+                 content_format=None):
+        self.ep = endpoint
+        self.peer = peer
+        self.path = path
+        self.source = source
+        self.size = size
+        self.on_done = on_done
+        self.szx = szx
+        self.method = method
+        self.cf = content_format
+        self.offset = 0
+        self.error = None
+        self.code = None
+        self.done = False
+        self.token = endpoint.new_token()
+        self.response = None
+
+    def start(self):
+        self._send()
+        return self
+
+    def _send(self):
+        bs = 16 << self.szx
+        n = min(bs, self.size - self.offset)
+        more = self.offset + n < self.size
+        m = Message(CON, self.method, 0, self.token, self.source(self.offset, n))
+        for seg in self.path:
+            m.add(URI_PATH, seg)
+        if self.cf is not None:
+            m.add(CONTENT_FORMAT, self.cf)
+        if more or self.offset:
+            m.add(BLOCK1, block_value(self.offset // bs, more, self.szx))
+        if self.offset == 0:
+            m.add(SIZE1, self.size)
+        self._n = n
+        self.ep.request(self.peer, m, self._on_response)
+
+    def _on_response(self, ex, m):
+        if m is None:
+            return self._done(ex.error)
+        self.code = m.code
+        b1 = m.opt_uint(BLOCK1)
+        if m.code == REQUEST_ENTITY_TOO_LARGE and b1 is not None and split(b1)[2] < self.szx:
+            self.szx = split(b1)[2]  # RFC 7959 2.9.3: try again with the size it wants
+            self.offset = 0
+            return self._send()
+        if m.code == CONTINUE:
+            self.offset += self._n
+            if b1 is not None and split(b1)[2] < self.szx:
+                self.szx = split(b1)[2]
+            if self.offset % (16 << self.szx):
+                return self._done("protocol")
+            return self._send()
+        if m.code >> 5 == 2:
+            self.offset += self._n
+            if self.offset < self.size:
+                return self._done("protocol")  # done before we sent everything
+            self.response = m.payload and bytes(m.payload)
+            return self._done(None)
+        return self._done("code")
+
+    def _done(self, error):
+        self.error = error
+        self.done = True
+        if self.on_done is not None:
+            self.on_done(self)

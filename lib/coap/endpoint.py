@@ -1,0 +1,363 @@
+# A CoAP endpoint on one UDP socket, client and server at once (RFC 7252 sections 4-5):
+# message IDs, CON retransmission with exponential back-off, NSTART per peer, duplicate
+# detection that replays the cached response, piggybacked and separate responses, empty
+# ACK, RST for unexpected CON and for pings. Knows nothing of resources: requests go to one
+# handler(request, peer) that returns a response Message, or None to answer later.
+# SPDX-License-Identifier: MIT
+from port import const, ticks_ms, ticks_add, ticks_diff, random_int, random_bytes
+from port import log
+from port.net import recvfrom, peer_str
+from coap.const import CON, NON, ACK, RST, EMPTY, BAD_OPTION, INTERNAL_SERVER_ERROR
+from coap.const import is_request, is_response
+from coap.message import Message, CoapError, decode
+from coap import block
+
+_MTU = const(1280)  # receive size: 1152 is the RFC's safe size, leave room for options
+_DRAIN = const(16)  # datagrams handled per wake-up before timers get their turn
+# Options this stack understands; an unknown critical (odd) one gets 4.02 (RFC 7252 5.4.1).
+KNOWN_OPTIONS = (1, 3, 4, 5, 6, 7, 8, 11, 12, 14, 15, 17, 20, 23, 27, 28, 35, 39, 60, 258)
+
+
+class Params:
+    # RFC 7252 4.8 transmission parameters, in milliseconds; tests and FOTA tune them.
+    def __init__(self, ack_timeout=2000, random_factor=1.5, max_retransmit=4,
+                 exchange_lifetime=247000, non_timeout=93000, separate_timeout=93000,
+                 nstart=1, dedup_slots=8, max_szx=6):
+        self.ack_timeout = ack_timeout
+        self.random_factor = random_factor
+        self.max_retransmit = max_retransmit
+        self.exchange_lifetime = exchange_lifetime
+        self.non_timeout = non_timeout  # wait for the response to a NON request
+        self.separate_timeout = separate_timeout  # wait after an empty ACK
+        self.nstart = nstart
+        self.dedup_slots = dedup_slots
+        self.max_szx = max_szx  # largest block we serve (6 = 1024 B)
+
+
+class Exchange:
+    # One outgoing message that expects an ACK and/or a response. Reusable: a block-wise
+    # transfer sends every block through the same Exchange and buffer.
+    def __init__(self, size=_MTU):
+        self.buf = bytearray(size)
+        self.n = 0
+        self.peer = None
+        self.mid = 0
+        self.token = b""
+        self.con = True
+        self.expect_response = True
+        self.cb = None  # cb(exchange, response Message or None); error set when None
+        self.error = None  # None, "timeout" or "reset"
+        self.acked = False
+        self.retries = 0
+        self.timeout = 0
+        self.deadline = 0
+        self.done = True
+
+
+class Endpoint:
+    def __init__(self, loop, sock, handler=None, params=None):
+        self.loop = loop
+        self.sock = sock
+        self.handler = handler
+        self.params = params or Params()
+        self.on_reset = None  # on_reset(peer, mid) for RSTs that match no exchange
+        self.known_options = KNOWN_OPTIONS
+        self._rx = Message()  # decode target, reused for every datagram
+        self._tx = bytearray(_MTU)
+        self._mid = random_int(16)
+        self._inflight = []
+        self._queue = []
+        p = self.params.dedup_slots
+        self._dedup = [[None, -1, None, 0] for _ in range(p)]  # peer, mid, reply, time
+        self._dedup_next = 0
+        self.stats = {"rx": 0, "tx": 0, "retransmits": 0, "dups": 0, "malformed": 0}
+        loop.add_reader(sock, self._on_readable)
+        loop.add_ticker(self)
+
+    def close(self):
+        self.loop.remove_reader(self.sock)
+        self.loop.remove_ticker(self)
+        for ex in self._inflight + self._queue:
+            ex.done = True
+        self._inflight = []
+        self._queue = []
+        self.sock.close()
+
+    # -- ids ------------------------------------------------------------------------------
+    def next_mid(self):
+        self._mid = (self._mid + 1) & 0xFFFF
+        return self._mid
+
+    @staticmethod
+    def new_token(n=4):
+        return random_bytes(n)
+
+    # -- client side --------------------------------------------------------------------
+    def request(self, peer, msg, cb, con=True, ex=None):
+        # Send a request (or a separate response / notification) built as a Message.
+        # cb(ex, response) is called once: with the response, or None and ex.error set.
+        ex = ex or Exchange()
+        msg.type = CON if con else NON
+        if not msg.token and is_request(msg.code):
+            msg.token = self.new_token()
+        msg.mid = 0
+        ex.n = msg.encode_into(ex.buf)
+        ex.token = msg.token
+        ex.expect_response = is_request(msg.code)
+        return self.send_exchange(ex, peer, cb, con)
+
+    def send_exchange(self, ex, peer, cb, con=True):
+        # Send ex.buf[:ex.n] (header + token + options already in place) with a new MID.
+        ex.peer = peer
+        ex.cb = cb
+        ex.con = con
+        ex.mid = mid = self.next_mid()
+        ex.buf[2] = mid >> 8
+        ex.buf[3] = mid & 0xFF
+        ex.error = None
+        ex.acked = False
+        ex.retries = 0
+        ex.done = False
+        if con and self._busy(peer):
+            self._queue.append(ex)  # NSTART: wait for the peer's outstanding exchange
+        else:
+            self._start(ex)
+        return ex
+
+    def cancel(self, ex):
+        # Forget an exchange without calling back (e.g. the transfer was aborted).
+        ex.done = True
+        if ex in self._inflight:
+            self._inflight.remove(ex)
+            self._dequeue(ex.peer)
+        elif ex in self._queue:
+            self._queue.remove(ex)
+
+    def _busy(self, peer):
+        n = 0
+        for e in self._inflight:
+            if e.con and e.peer == peer:
+                n += 1
+        return n >= self.params.nstart
+
+    def _start(self, ex):
+        p = self.params
+        now = ticks_ms()
+        if ex.con:
+            # initial timeout uniformly in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]
+            spread = int(p.ack_timeout * (p.random_factor - 1))
+            ex.timeout = p.ack_timeout + (random_int(16) * spread >> 16 if spread > 0 else 0)
+        else:
+            ex.timeout = p.non_timeout
+        ex.deadline = ticks_add(now, ex.timeout)
+        if ex.con or ex.expect_response:
+            self._inflight.append(ex)
+        else:
+            ex.done = True  # a NON with nothing to wait for: fire and forget
+        self._send(memoryview(ex.buf)[: ex.n], ex.peer)
+
+    def _send(self, data, peer):
+        try:
+            self.sock.sendto(data, peer)
+            self.stats["tx"] += 1
+        except OSError as e:
+            # an unreachable peer must not kill the loop; retransmission will try again
+            log.info("coap: sendto", peer_str(peer), "failed", e)
+
+    def _finish(self, ex, msg, error=None):
+        if ex.done:
+            return
+        ex.done = True
+        ex.error = error
+        if ex in self._inflight:
+            self._inflight.remove(ex)
+        cb = ex.cb
+        if cb is not None:
+            try:
+                cb(ex, msg)
+            except Exception as e:
+                log.error("coap: response callback failed", e)
+        self._dequeue(ex.peer)
+
+    def _dequeue(self, peer):
+        q = self._queue
+        for i in range(len(q)):
+            if q[i].peer == peer:
+                if not self._busy(peer):
+                    self._start(q.pop(i))
+                return
+
+    # ticker interface for the loop: retransmissions and response timeouts
+    def deadline(self):
+        best = None
+        for ex in self._inflight:
+            if best is None or ticks_diff(ex.deadline, best) < 0:
+                best = ex.deadline
+        return best
+
+    def tick(self, now):
+        p = self.params
+        for ex in list(self._inflight):
+            if ticks_diff(ex.deadline, now) > 0:
+                continue
+            if ex.con and not ex.acked and ex.retries < p.max_retransmit:
+                ex.retries += 1
+                ex.timeout *= 2
+                ex.deadline = ticks_add(now, ex.timeout)
+                self.stats["retransmits"] += 1
+                log.info("coap: retransmit", ex.retries, "mid", ex.mid, "to", peer_str(ex.peer))
+                self._send(memoryview(ex.buf)[: ex.n], ex.peer)
+            else:
+                self._finish(ex, None, "timeout")
+
+    # -- receive --------------------------------------------------------------------------
+    def _on_readable(self):
+        for _ in range(_DRAIN):
+            r = recvfrom(self.sock, _MTU)
+            if r is None:
+                return
+            self.stats["rx"] += 1
+            self.datagram(r[0], r[1])
+
+    def datagram(self, data, peer):
+        # Handle one received datagram. Never raises.
+        try:
+            m = decode(data, self._rx)
+        except CoapError as e:
+            self.stats["malformed"] += 1
+            log.warning_once("malformed", "coap: malformed datagram from", peer_str(peer), e)
+            # RFC 7252 4.2/4.3: reject a CON we can read the header of with RST, drop the rest
+            if len(data) >= 4 and data[0] >> 4 == 4:
+                self._send_empty(RST, (data[2] << 8) | data[3], peer)
+            return
+        try:
+            self._dispatch(m, peer)
+        except Exception as e:
+            log.error("coap: dispatch failed", e)
+
+    def _dispatch(self, m, peer):
+        t = m.type
+        code = m.code
+        if code == EMPTY:
+            if t == CON:
+                self._send_empty(RST, m.mid, peer)  # CoAP ping
+            elif t == ACK or t == RST:
+                self._match_mid(m, peer)
+            return
+        if t == CON or t == NON:
+            slot = self._dedup_find(peer, m.mid)
+            if slot is not None:
+                self.stats["dups"] += 1
+                if slot[2] is not None:
+                    self._send(slot[2], peer)  # replay, never re-execute
+                return
+        if is_request(code):
+            if t == CON or t == NON:
+                self._serve(m, peer)
+            return
+        if not is_response(code):
+            return
+        if t == ACK:
+            self._match_mid(m, peer)
+        elif t == CON or t == NON:
+            self._match_token(m, peer)
+
+    def _match_mid(self, m, peer):
+        for ex in self._inflight:
+            if ex.mid == m.mid and ex.peer == peer and not ex.acked:
+                if m.type == RST:
+                    self._finish(ex, None, "reset")
+                elif m.code == EMPTY:
+                    # separate response will follow (RFC 7252 5.2.2)
+                    ex.acked = True
+                    if ex.expect_response:
+                        ex.deadline = ticks_add(ticks_ms(), self.params.separate_timeout)
+                    else:
+                        self._finish(ex, m)
+                elif m.token == ex.token:
+                    self._finish(ex, m)
+                return
+        if m.type == RST and self.on_reset is not None:
+            self.on_reset(peer, m.mid)
+
+    def _match_token(self, m, peer):
+        for ex in self._inflight:
+            if ex.expect_response and ex.peer == peer and ex.token == m.token:
+                if m.type == CON:
+                    self._ack_and_remember(m.mid, peer)
+                self._finish(ex, m)
+                return
+        # a response nobody waits for (late, or an unwanted notification): reject it
+        self._send_empty(RST, m.mid, peer)
+
+    def _send_empty(self, type, mid, peer):
+        buf = self._tx
+        buf[0] = 0x40 | (type << 4)
+        buf[1] = 0
+        buf[2] = mid >> 8
+        buf[3] = mid & 0xFF
+        data = bytes(buf[:4])
+        self._send(data, peer)
+        return data
+
+    def _ack_and_remember(self, mid, peer):
+        self._dedup_store(peer, mid, self._send_empty(ACK, mid, peer))
+
+    # -- server side ----------------------------------------------------------------------
+    def _serve(self, req, peer):
+        resp = None
+        crit = req.critical_unknown(self.known_options)
+        if crit is not None:
+            resp = Message(code=BAD_OPTION)
+        elif self.handler is None:
+            resp = Message(code=0xA1)  # 5.01 Not Implemented
+        else:
+            try:
+                resp = self.handler(req, peer)
+            except Exception as e:
+                log.error("coap: handler failed", e)
+                resp = Message(code=INTERNAL_SERVER_ERROR)
+        if resp is None:
+            # the handler answers later with respond(); acknowledge now (RFC 7252 5.2.2)
+            if req.type == CON:
+                self._ack_and_remember(req.mid, peer)
+            return
+        resp = block.serve_block2(req, resp, self.params.max_szx)
+        resp.token = req.token
+        if req.type == CON:
+            resp.type = ACK
+            resp.mid = req.mid
+        else:
+            resp.type = NON
+            resp.mid = self.next_mid()
+        try:
+            n = resp.encode_into(self._tx)
+        except CoapError as e:
+            log.error("coap: response does not fit", e)
+            resp = Message(ACK if req.type == CON else NON, INTERNAL_SERVER_ERROR, resp.mid, req.token)
+            n = resp.encode_into(self._tx)
+        data = bytes(self._tx[:n])
+        self._send(data, peer)
+        self._dedup_store(peer, req.mid, data)
+
+    def respond(self, peer, token, resp, con=True, cb=None):
+        # A separate response, or a notification: a new message with the request's token.
+        resp.token = token
+        return self.request(peer, resp, cb, con)
+
+    # -- duplicate detection: a small ring, not a dict that grows (STYLE 7.5.2) ----------
+    def _dedup_find(self, peer, mid):
+        life = self.params.exchange_lifetime
+        now = ticks_ms()
+        for s in self._dedup:
+            if s[1] == mid and s[0] == peer and ticks_diff(now, s[3]) < life:
+                return s
+        return None
+
+    def _dedup_store(self, peer, mid, data):
+        s = self._dedup[self._dedup_next]
+        self._dedup_next = (self._dedup_next + 1) % len(self._dedup)
+        s[0] = peer
+        s[1] = mid
+        s[2] = data
+        s[3] = ticks_ms()

@@ -1,0 +1,202 @@
+# Endpoint behaviour over real loopback sockets: pings, RST, dedup replay, separate
+# responses, retransmission, NSTART, bad input. Runs on both runtimes.
+from coap.message import Message, decode
+from coap import const as C
+from coaptest import Raw, endpoint, fast_params, run
+from coap.loop import Loop
+
+
+def h(s):
+    return bytes.fromhex(s.replace(" ", ""))
+
+
+def counting_server(loop, **kw):
+    calls = []
+
+    def handler(req, peer):
+        calls.append((req.code, req.path(), bytes(req.payload)))
+        if req.path() == ("boom",):
+            raise RuntimeError("handler bug")
+        if req.path() == ("later",):
+            return None
+        return Message(code=C.CHANGED if req.code == C.POST else C.CONTENT, payload=b"ok")
+
+    ep, addr = endpoint(loop, handler, fast_params(**kw))
+    return ep, addr, calls
+
+
+def test_ping_gets_rst():
+    loop = Loop()
+    ep, addr, calls = counting_server(loop)
+    raw = Raw(loop)
+    raw.send(h("40 00 12 34"), addr)
+    got = raw.wait()
+    assert got[0] == h("70 00 12 34") and calls == []
+    raw.close(); ep.close()
+
+
+def test_piggybacked_response_and_dedup_replay():
+    loop = Loop()
+    ep, addr, calls = counting_server(loop)
+    raw = Raw(loop)
+    req = Message(C.CON, C.POST, 0x0101, b"\x09", b"x").add(C.URI_PATH, "exec").encode()
+    raw.send(req, addr)
+    raw.wait(1)
+    raw.send(req, addr)  # a retransmission: same MID
+    raw.wait(2)
+    assert len(calls) == 1, "a duplicate CON must not execute twice"
+    assert raw.got[0] == raw.got[1]
+    r = decode(raw.got[0])
+    assert (r.type, r.code, r.mid, r.token) == (C.ACK, C.CHANGED, 0x0101, b"\x09")
+    assert ep.stats["dups"] == 1
+    raw.close(); ep.close()
+
+
+def test_non_request_gets_non_response():
+    loop = Loop()
+    ep, addr, calls = counting_server(loop)
+    raw = Raw(loop)
+    raw.send(Message(C.NON, C.GET, 0x2222, b"\x01\x02").add(C.URI_PATH, "a").encode(), addr)
+    r = decode(raw.wait()[0])
+    assert r.type == C.NON and r.code == C.CONTENT and r.token == b"\x01\x02"
+    raw.close(); ep.close()
+
+
+def test_unknown_critical_option_is_402():
+    loop = Loop()
+    ep, addr, calls = counting_server(loop)
+    raw = Raw(loop)
+    raw.send(Message(C.CON, C.GET, 5, b"t").add(C.URI_PATH, "a").add(2049, b"z").encode(), addr)
+    r = decode(raw.wait()[0])
+    assert r.code == C.BAD_OPTION and calls == []
+    raw.close(); ep.close()
+
+
+def test_malformed_con_gets_rst_and_non_is_dropped():
+    loop = Loop()
+    ep, addr, calls = counting_server(loop)
+    raw = Raw(loop)
+    raw.send(h("40 01 00 07 ff"), addr)  # CON, payload marker without payload
+    assert raw.wait()[0] == h("70 00 00 07")
+    raw.send(h("50 01 00 08 ff"), addr)  # the same as NON: silently dropped
+    raw.send(h("40 00 00 09"), addr)  # then a ping proves the endpoint is alive
+    raw.wait(2)
+    assert raw.got[1] == h("70 00 00 09") and calls == []
+    assert ep.stats["malformed"] == 2
+    raw.close(); ep.close()
+
+
+def test_handler_exception_is_500_and_loop_survives():
+    loop = Loop()
+    ep, addr, calls = counting_server(loop)
+    raw = Raw(loop)
+    raw.send(Message(C.CON, C.GET, 1, b"a").add(C.URI_PATH, "boom").encode(), addr)
+    raw.send(Message(C.CON, C.GET, 2, b"b").add(C.URI_PATH, "fine").encode(), addr)
+    raw.wait(2)
+    codes = sorted(decode(g).code for g in raw.got)
+    assert codes == [C.CONTENT, C.INTERNAL_SERVER_ERROR]
+    raw.close(); ep.close()
+
+
+def test_separate_response():
+    loop = Loop()
+    ep, addr, calls = counting_server(loop)
+    cli, _ = endpoint(loop)
+    got = []
+    req = Message(code=C.GET).add(C.URI_PATH, "later")
+    cli.request(addr, req, lambda ex, m: got.append((m.type, m.code, bytes(m.payload))))
+    run(loop, lambda: len(calls) == 1)
+    loop.run_until(lambda: False, 100)  # the empty ACK arrives; no response yet
+    assert got == []
+    cli_peer = None
+    for s in ep._dedup:
+        if s[0] is not None:
+            cli_peer = s[0]
+    ep.respond(cli_peer, req.token, Message(code=C.CONTENT, payload=b"done"))
+    run(loop, lambda: got)
+    assert got == [(C.CON, C.CONTENT, b"done")]
+    run(loop, lambda: not ep._inflight)  # our CON response was acknowledged
+    ep.close(); cli.close()
+
+
+def test_retransmission_then_success():
+    loop = Loop()
+    raw = Raw(loop)
+    cli, _ = endpoint(loop, params=fast_params(ack_timeout=40))
+    from port.net import resolve
+    peer = resolve("127.0.0.1", raw.port)
+    got = []
+    cli.request(peer, Message(code=C.GET).add(C.URI_PATH, "x"), lambda ex, m: got.append(m and m.code))
+    raw.wait(3, 2000)  # first send + two retransmissions, never answered so far
+    first = raw.got[0]
+    assert raw.got[1] == first and raw.got[2] == first, "retransmit the identical datagram"
+    r = decode(first)
+    raw.reply(Message(C.ACK, C.CONTENT, r.mid, r.token, b"x").encode())
+    run(loop, lambda: got)
+    assert got == [C.CONTENT] and cli.stats["retransmits"] >= 2
+    raw.close(); cli.close()
+
+
+def test_gives_up_after_max_retransmit():
+    loop = Loop()
+    raw = Raw(loop)
+    cli, _ = endpoint(loop, params=fast_params(ack_timeout=20, max_retransmit=2))
+    from port.net import resolve
+    peer = resolve("127.0.0.1", raw.port)
+    got = []
+    cli.request(peer, Message(code=C.GET), lambda ex, m: got.append((m, ex.error)))
+    run(loop, lambda: got, 3000)
+    assert got == [(None, "timeout")]
+    assert len(raw.wait(3)) == 3, "1 + MAX_RETRANSMIT sends"
+    raw.close(); cli.close()
+
+
+def test_nstart_one_queues_second_request():
+    loop = Loop()
+    raw = Raw(loop)
+    cli, _ = endpoint(loop, params=fast_params(ack_timeout=5000))
+    from port.net import resolve
+    peer = resolve("127.0.0.1", raw.port)
+    got = []
+    cli.request(peer, Message(code=C.GET).add(C.URI_PATH, "a"), lambda ex, m: got.append("a"))
+    cli.request(peer, Message(code=C.GET).add(C.URI_PATH, "b"), lambda ex, m: got.append("b"))
+    raw.wait(1)
+    loop.run_until(lambda: False, 100)
+    assert len(raw.got) == 1, "second CON must wait for the first (NSTART=1)"
+    r = decode(raw.got[0])
+    raw.reply(Message(C.ACK, C.CONTENT, r.mid, r.token).encode())
+    raw.wait(2)
+    r2 = decode(raw.got[1])
+    assert r2.path() == ("b",)
+    raw.reply(Message(C.ACK, C.CONTENT, r2.mid, r2.token).encode())
+    run(loop, lambda: len(got) == 2)
+    assert got == ["a", "b"]
+    raw.close(); cli.close()
+
+
+def test_rst_fails_exchange_and_unexpected_response_gets_rst():
+    loop = Loop()
+    raw = Raw(loop)
+    cli, _ = endpoint(loop)
+    from port.net import resolve
+    peer = resolve("127.0.0.1", raw.port)
+    got = []
+    cli.request(peer, Message(code=C.GET), lambda ex, m: got.append(ex.error))
+    r = decode(raw.wait()[0])
+    raw.reply(bytes((0x70, 0, r.mid >> 8, r.mid & 255)))
+    run(loop, lambda: got)
+    assert got == ["reset"]
+    # a CON response matching no request is rejected with RST
+    raw.reply(Message(C.CON, C.CONTENT, 0x4444, b"zz").encode())
+    assert raw.wait(2)[1] == h("70 00 44 44")
+    raw.close(); cli.close()
+
+
+def test_mids_advance_and_tokens_random():
+    loop = Loop()
+    cli, _ = endpoint(loop)
+    a = cli.next_mid()
+    b = cli.next_mid()
+    assert b == (a + 1) & 0xFFFF
+    assert cli.new_token() != cli.new_token()
+    cli.close()
