@@ -130,6 +130,14 @@ def _id(s):
     return v
 
 
+def parse_objlnk(s):
+    # "33629:1" -> ObjLink(33629, 1); the text form of text/plain and SenML "vlo".
+    c = s.find(":")
+    if c < 0:
+        raise FormatError("objlnk must be oid:iid")
+    return ObjLink(_id(s[:c]), _id(s[c + 1 :]))
+
+
 def parse_path(s):
     # "/3/0/1" -> (3, 0, 1); "/" or "" -> (); at most 4 segments. Raises FormatError.
     if s == "" or s == "/":

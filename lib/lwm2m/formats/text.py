@@ -1,6 +1,7 @@
 # text/plain (CF 0): one resource or resource-instance value as UTF-8 text (spec 3.4).
 # SPDX-License-Identifier: MIT
-from lwm2m.formats import FormatError, ObjLink, sorted_records, kind_of, utf8, collect, _id
+from lwm2m.formats import FormatError, ObjLink, sorted_records, kind_of, utf8, collect
+from lwm2m.formats import parse_objlnk
 
 SINGLE = True
 
@@ -132,13 +133,6 @@ def parse_float(s):
     if v - v != 0:
         raise FormatError("float out of range")
     return v
-
-
-def parse_objlnk(s):
-    c = s.find(":")
-    if c < 0:
-        raise FormatError("objlnk must be oid:iid")
-    return ObjLink(_id(s[:c]), _id(s[c + 1 :]))
 
 
 def _digits(s):
