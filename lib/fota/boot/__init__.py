@@ -1,0 +1,256 @@
+# fota.boot: A/B slot selection at power-on with trial boot, late confirm and rollback, and the
+# truthful outcome of the last update (Update Result 1, 5 or 8) for the client to report.
+# SPDX-License-Identifier: MIT
+#
+# Life of an update: a slot writer fills the inactive slot, verifies it and calls activate()
+# (pending, 0 trials). At the next power-on the pending image is verified again (it may have
+# been damaged since), checked against downgrade, one trial is counted (written *before* it
+# runs, so a crash or reset inside the trial is remembered) and it boots. The firmware calls
+# confirm() only after it has registered with its LwM2M server; that commits it as active in
+# one record write. A reset before confirm() is a failed trial; when the budget is spent the
+# confirmed slot boots again and the outcome says Update Failed (8). A pending image that no
+# longer verifies is dropped with Integrity Failure (5). Nothing here touches the network.
+from fota.boot import table as _t
+from fota.boot.record import FLAG_ALLOW_DOWNGRADE, NONE, pack_version, unpack_version
+from fota.const import (
+    RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, RESULT_SUCCESS, RESULT_UPDATE_FAILED,
+    FotaError,
+)
+from port import const
+
+TRIALS = const(3)  # boots a new image gets to confirm itself
+
+REASON_CONFIRMED = const(1)  # the trial image confirmed itself            -> 1
+REASON_TRIALS = const(2)  # trial budget spent without confirm               -> 8
+REASON_VERIFY = const(3)  # pending image failed verification at boot       -> 5
+REASON_DOWNGRADE = const(4)  # pending image older than allowed at boot     -> 8
+
+EVENT_SWITCHED = const(1)  # confirmed slot damaged, booted the other (verified) one
+EVENT_UNVERIFIED = const(2)  # no slot verified: booted the confirmed slot regardless
+
+_RESULT = {
+    REASON_CONFIRMED: RESULT_SUCCESS, REASON_TRIALS: RESULT_UPDATE_FAILED,
+    REASON_VERIFY: RESULT_INTEGRITY_FAILURE, REASON_DOWNGRADE: RESULT_UPDATE_FAILED,
+}
+
+
+class Selection:
+    # What power_on() chose: the slot to run, whether it runs in trial, whether it verified,
+    # the table action taken last and the ImageInfo of the image (None if unknown).
+    def __init__(self, slot, part, trial, verified, action, info):
+        self.slot = slot
+        self.part = part
+        self.trial = trial
+        self.verified = verified
+        self.action = action
+        self.info = info
+
+
+class Boot:
+    # store: fota.boot.record.RecordStore; slots: the two slot partitions (port.flash API);
+    # keys: trusted public keys for image.verify; image: an object with verify(),
+    # parse_header() and compare_versions() (fota.image unless a test passes a stand-in);
+    # verify_active: also verify the confirmed slot at each boot (MCUboot's
+    # VALIDATE_PRIMARY_SLOT): costs one hash pass, lets a damaged slot fall back to the other.
+    def __init__(self, store, slots, keys, image=None, component=None, trials=TRIALS,
+                 verify_active=True, buf=None):
+        if image is None:
+            import fota.image as image
+        self.store = store
+        self.slots = slots
+        self.keys = keys
+        self.image = image
+        self.component = component
+        self.trials = trials
+        self.verify_active = verify_active
+        self.buf = buf if buf is not None else bytearray(1024)
+        self.selected = None  # the Selection of the last power_on()
+
+    # -- power-on --
+
+    def power_on(self):
+        # Decide, record, return a Selection. Raises only what the flash raises (PowerCut on
+        # the host); boot.py wraps it so nothing escapes on a board.
+        rec = self._load()
+        seen = {}  # slot -> (verdict, info), so a slot is verified at most once per boot
+        action = None
+        for _ in range(4):  # at most: drop pending, switch, run
+            action = _t.decide(lambda i: self._input(i, rec, seen))
+            if action == _t.RUN_TRIAL:
+                v, info = seen[rec.pending]
+                rec.trials += 1
+                if info is not None:
+                    rec.pver = pack_version(info.version)
+                    rec.psec = _sec(info)
+                self.store.save(rec)
+                sel = Selection(rec.pending, self.slots[rec.pending], True, True, action, info)
+                break
+            if action in (_t.RUN_ACTIVE, _t.RUN_UNVERIFIED):
+                ok, info = seen.get(rec.active, (None, None))
+                verified = ok == _t.OK
+                if action == _t.RUN_UNVERIFIED and rec.event != EVENT_UNVERIFIED:
+                    rec.event = EVENT_UNVERIFIED
+                    self.store.save(rec)
+                sel = Selection(rec.active, self.slots[rec.active], False, verified, action, info)
+                break
+            if action == _t.SWITCH:
+                rec.active = 1 - rec.active
+                rec.event = EVENT_SWITCHED
+            else:  # ROLLBACK, REJECT_BAD, REJECT_OLD
+                why = {_t.ROLLBACK: REASON_TRIALS, _t.REJECT_BAD: REASON_VERIFY}
+                self._finish(rec, why.get(action, REASON_DOWNGRADE))
+            self.store.save(rec)
+        else:  # unreachable by the table's construction; never leave without a choice
+            sel = Selection(rec.active, self.slots[rec.active], False, False, action, None)
+        self.selected = sel
+        return sel
+
+    def _input(self, i, rec, seen):
+        if i == 0:
+            return 0 if rec.pending == NONE else 1
+        if i == 1:
+            if rec.trials == 0:
+                return _t.FRESH
+            return _t.SPENT if rec.trials >= self.trials else _t.RETRY
+        if i == 2:
+            return self._check_pending(rec, seen)
+        if i == 3:
+            if not self.verify_active:
+                return 1
+            return 1 if self._verify(rec.active, seen)[0] == _t.OK else 0
+        return 1 if self._verify(1 - rec.active, seen)[0] == _t.OK else 0
+
+    def _verify(self, slot, seen):
+        if slot not in seen:
+            part = self.slots[slot]
+            try:
+                info = self.image.verify(part.read, self.keys, part.size, self.component, self.buf)
+                seen[slot] = (_t.OK, info)
+            except Exception:  # any failure to verify means "do not run it"; PowerCut passes
+                seen[slot] = (_t.BAD, None)
+        return seen[slot]
+
+    def _check_pending(self, rec, seen):
+        v, info = self._verify(rec.pending, seen)
+        if v != _t.OK:
+            return v
+        if _sec(info) < rec.min_sec:  # the security counter is a floor no flag lifts
+            return _t.OLD
+        if not rec.flags & FLAG_ALLOW_DOWNGRADE:
+            cur = self._header(rec.active)
+            if cur is not None and self.image.compare_versions(info.version, cur.version) < 0:
+                return _t.OLD
+        return _t.OK
+
+    def _header(self, slot):
+        # ImageInfo from the 32-byte header of a slot, or None when it holds no image
+        mv = memoryview(self.buf)[:32]
+        try:
+            self.slots[slot].read(0, mv)
+            return self.image.parse_header(mv)
+        except Exception:
+            return None
+
+    def _load(self):
+        rec = self.store.load()
+        # a record that cannot be right is repaired towards "slot 0 confirmed, nothing pending"
+        if rec.active not in (0, 1):
+            rec.active = 0
+        if rec.pending not in (0, 1) or rec.pending == rec.active:
+            rec.pending = NONE
+        return rec
+
+    def _finish(self, rec, reason):
+        # end the pending update with an outcome; on success the trial slot becomes active
+        slot = rec.pending
+        if reason == REASON_CONFIRMED:
+            rec.active = slot
+            if rec.psec > rec.min_sec:
+                rec.min_sec = rec.psec
+        rec.pending = NONE
+        rec.trials = 0
+        rec.flags = 0
+        rec.outcome = _RESULT[reason]
+        rec.reason = reason
+        rec.oslot = slot
+        rec.over = rec.pver
+
+    # -- the running firmware's API --
+
+    def running(self):
+        # (slot, trial): the slot this boot runs and whether it is an unconfirmed trial. Read
+        # from the record, so a fresh process (main.py) sees what power_on() decided.
+        rec = self._load()
+        if rec.pending != NONE and rec.trials > 0:
+            return rec.pending, True
+        return rec.active, False
+
+    def confirm(self):
+        # Commit the trial image. Call after registering with the LwM2M server. Returns True
+        # when something was committed; safe (no flash write) on every later call.
+        rec = self._load()
+        if rec.pending == NONE or rec.trials == 0:
+            return False
+        self._finish(rec, REASON_CONFIRMED)
+        self.store.save(rec)
+        return True
+
+    def activate(self, slot, info=None, allow_downgrade=False):
+        # Mark a verified slot pending for a trial at the next boot (the writer's activate()).
+        # FotaError(8) when the slot is the one running or a trial is still unconfirmed.
+        rec = self._load()
+        run, trial = self.running()
+        if trial:
+            raise FotaError(RESULT_UPDATE_FAILED, "a trial is still unconfirmed")
+        if slot == run or slot not in (0, 1):
+            raise FotaError(RESULT_UPDATE_FAILED, "cannot activate the running slot")
+        rec.pending = slot
+        rec.trials = 0
+        rec.flags = FLAG_ALLOW_DOWNGRADE if allow_downgrade else 0
+        rec.tag = (rec.tag + 1) & 0xFFFFFFFF
+        rec.outcome = 0  # a new update is under way; the old outcome is history
+        rec.reason = 0
+        rec.oslot = NONE
+        rec.pver = pack_version(info.version) if info is not None else 0
+        rec.psec = _sec(info) if info is not None else 0
+        self.store.save(rec)
+        return rec.tag
+
+    def release(self, slot):
+        # A writer is about to overwrite `slot`: if it waits as pending (never booted), drop
+        # the activation first so a half-written slot is never offered to the boot table.
+        # FotaError(2) if the slot is running or is the fallback of an unconfirmed trial.
+        rec = self._load()
+        run, trial = self.running()
+        if trial:
+            raise FotaError(RESULT_NOT_ENOUGH_SPACE, "fallback slot in use until the trial is confirmed")
+        if slot == run:
+            raise FotaError(RESULT_NOT_ENOUGH_SPACE, "slot is running")
+        if rec.pending == slot:
+            rec.pending = NONE
+            rec.trials = 0
+            rec.flags = 0
+            self.store.save(rec)
+
+    def last_update_outcome(self):
+        # (result, reason, tag, version) of the last finished update, None when there is
+        # nothing new to report (no update finished since activate()/acknowledge()).
+        rec = self._load()
+        if not rec.outcome:
+            return None
+        return rec.outcome, rec.reason, rec.tag, unpack_version(rec.over)
+
+    def acknowledge(self, tag):
+        # The client has reported the outcome of update `tag`: stop offering it.
+        rec = self._load()
+        if rec.outcome and rec.tag == tag:
+            rec.outcome = 0
+            self.store.save(rec)
+
+    def record(self):
+        return self._load()
+
+
+def _sec(info):
+    s = getattr(info, "security_counter", None)
+    return s or 0
