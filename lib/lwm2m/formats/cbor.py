@@ -202,11 +202,11 @@ def item(mv, i, end, depth):
             val, i = item(mv, i, end, depth + 1)
             try:
                 dup = key in out
+                out[key] = val
             except TypeError:  # list or dict as a key: well-formed CBOR we cannot hold
                 raise FormatError("unhashable CBOR map key")
             if dup:
                 raise FormatError("duplicate CBOR map key")
-            out[key] = val
             k += 1
         return out, i
     if major == 6:
