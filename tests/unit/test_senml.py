@@ -60,6 +60,10 @@ def test_json_decode_rules():
     assert d(b'[{"n":"/9/0/5","vlo":"33629:1"}]', (), kind)[0][1] == ObjLink(33629, 1)
     # without a resolver values keep their natural type; unknown fields are ignored
     assert d(b'[{"n":"/9/0/99","v":7,"t":0,"u":"m","xyz":1}]') == [((9, 0, 99), 7)]
+    # escaped surrogate pairs are joined on both runtimes; lone surrogates are refused
+    assert d(b'[{"n":"/9/0/1","vs":"a\\ud800\\udd51"}]')[0][1] == "a\U00010151"
+    raises(FormatError, d, b'[{"n":"/9/0/1","vs":"\\ud800"}]')
+    raises(FormatError, d, b'[{"n":"/9/0/1","vs":"\\udd51x"}]')
     # a record may carry the whole name in bn
     assert d(b'[{"bn":"/9/0/9","v":7}]', (9, 0, 9), kind) == [((9, 0, 9), 7)]
 

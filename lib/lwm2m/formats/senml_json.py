@@ -55,9 +55,40 @@ def decode(data, base=(), kind=None):
     if isinstance(items, list):
         for r in items:
             if isinstance(r, dict):
+                vs = r.get("vs")
+                if isinstance(vs, str):
+                    r["vs"] = _unsurrogate(vs)
                 # CPython's json takes NaN/Infinity, which are not JSON (RFC 8259 6).
                 for key in ("v", "bv"):
                     v = r.get(key)
                     if isinstance(v, float) and v - v != 0:
                         raise FormatError("non-finite number")
     return senml.records(items, base, kind, True)
+
+
+def _unsurrogate(s):
+    # MicroPython's json leaves an escaped pair such as "\ud800\udd51" as two surrogate code
+    # points where CPython joins them into U+10151; a lone surrogate is not text on either.
+    for c in s:
+        if 0xD800 <= ord(c) <= 0xDFFF:
+            break
+    else:
+        return s
+    out = []
+    hi = 0
+    for c in s:
+        o = ord(c)
+        if hi:
+            if not 0xDC00 <= o <= 0xDFFF:
+                raise FormatError("lone surrogate")
+            out.append(chr(0x10000 + ((hi - 0xD800) << 10) + (o - 0xDC00)))
+            hi = 0
+        elif 0xD800 <= o <= 0xDBFF:
+            hi = o
+        elif 0xDC00 <= o <= 0xDFFF:
+            raise FormatError("lone surrogate")
+        else:
+            out.append(c)
+    if hi:
+        raise FormatError("lone surrogate")
+    return "".join(out)
