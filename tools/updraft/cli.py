@@ -9,7 +9,21 @@ def _bench(args):
     return bench.main(args.rest)
 
 
+def _keygen(args):
+    from updraft import keys
+
+    return keys.main(args.rest)
+
+
+def _sign(args):
+    from updraft import sign
+
+    return sign.main(args.rest)
+
+
 VERBS = {
+    "keygen": (_keygen, "make an image signing key and the device trusted-keys module"),
+    "sign": (_sign, "sign an image (MCUboot/imgtool) with version, component, dependencies"),
     "bench": (_bench, "run the benchmarks, write bench/latest.json and print a table"),
 }
 
