@@ -16,7 +16,8 @@ class Info:
         self.version = version
         self.hdr_size = HDR
         self.img_size = img_size
-        self.total_size = HDR + img_size + 32
+        self.hashed_size = HDR + img_size
+        self.total_size = None  # as fota.image: parse_header does not know the TLVs
         self.security_counter = sec
         self.dependencies = ()
         self.component = component
@@ -34,19 +35,23 @@ def make(body, version=(1, 0, 0, 0), key=b"k1", sec=0, component=None):
     return bytes(hdr) + bytes(body) + h.digest()
 
 
-def parse_header(buf):
+def parse_header(buf, slot_size=None):
     m, a, b, c, d, n, sec = struct.unpack_from("<IBBHIII", buf, 0)
     if m != MAGIC:
         raise FotaError(6, "bad magic")
     comp = bytes(buf[20:32]).rstrip(b"\0").decode() or None
-    return Info((a, b, c, d), n, sec, comp)
+    info = Info((a, b, c, d), n, sec, comp)
+    if slot_size is not None and info.hashed_size + 4 > slot_size:
+        raise FotaError(2, "image larger than slot")
+    return info
 
 
 def verify(read, keys, slot_size=None, component=None, buf=None):
     buf = buf if buf is not None else bytearray(256)
     mv = memoryview(buf)
     read(0, mv[:HDR])
-    info = parse_header(mv[:HDR])
+    info = parse_header(mv[:HDR], slot_size)
+    info.total_size = info.hashed_size + 32
     if slot_size is not None and info.total_size > slot_size:
         raise FotaError(2, "image larger than slot")
     if component is not None and info.component != component:
@@ -67,5 +72,11 @@ def verify(read, keys, slot_size=None, component=None, buf=None):
 
 
 def compare_versions(a, b):
-    a, b = tuple(a[:3]), tuple(b[:3])
+    a, b = tuple(a), tuple(b)
     return (a > b) - (a < b)
+
+
+def require_dependencies(info, installed):
+    # the stand-in carries one dependency in the header's build field: "needs app 2.x"
+    if info.version[3] and (installed(0) or (0,))[0] < info.version[3]:
+        raise FotaError(13, "unmet dependency")

@@ -1,0 +1,120 @@
+# fota.slots: the one interface every updatable component implements, and the sector streamer
+# the flash-backed writers share (whole aligned 4 KiB sectors through one buffer).
+# SPDX-License-Identifier: MIT
+#
+# Error contract: every failure with a defined Update Result raises fota.const.FotaError
+# (verification failures come from fota.image as ImageError, a FotaError). Flash faults pass
+# through unchanged; the update state machine maps anything else to its default.
+from fota.const import RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, FotaError
+from port import const
+
+SECTOR = const(4096)
+
+
+class SlotWriter:
+    # Call order: open -> write* -> finish -> activate -> (reset) -> confirm; abort at any time.
+
+    def open(self, size, resume_at=0):
+        # Prepare to receive an image of `size` bytes (None: unknown yet). The size is checked
+        # against the slot before anything is erased: FotaError(2). resume_at (a multiple of
+        # 4096, from the journal's `committed()`) continues an interrupted download.
+        raise NotImplementedError
+
+    def write(self, offset, data):
+        # Take bytes at `offset`. Bytes already taken are skipped (retransmitted blocks); a
+        # gap raises FotaError(5); past the slot, FotaError(2).
+        raise NotImplementedError
+
+    def committed(self):
+        # Bytes durably on flash (sector multiple until finish): the offset to resume from.
+        raise NotImplementedError
+
+    def finish(self):
+        # Flush and verify; returns ImageInfo, or FotaError 5 (integrity/signature),
+        # 6 (unsupported package, wrong component, downgrade), 2 (too large), 13 (dependency).
+        raise NotImplementedError
+
+    def activate(self):
+        # Make the verified image the one to try at the next boot (mark pending).
+        raise NotImplementedError
+
+    def confirm(self):
+        # Called by the new firmware once registered: keep it. True if something changed.
+        raise NotImplementedError
+
+    def abort(self):
+        # Forget the image being received; never touches the running one.
+        raise NotImplementedError
+
+    def current_version(self):
+        # (major, minor, revision, build) of the running component, or None if unknown.
+        raise NotImplementedError
+
+
+class SectorStream:
+    # Streams a byte sequence into a partition: fills one preallocated sector buffer, erases
+    # each sector only just before programming it (so an abort or power cut leaves untouched
+    # sectors alone, and a slot is never erased ahead for an image that may not come), and
+    # carries partial tails across write() calls. `on_sector(index, mv)` is called before a
+    # sector is erased and may raise to refuse (header checks before the first erase).
+    def __init__(self, buf=None):
+        self.buf = buf if buf is not None else bytearray(SECTOR)
+        self.part = None
+        self.pos = 0  # bytes taken (flushed + buffered)
+        self.done = 0  # bytes on flash
+        self.limit = 0
+        self.on_sector = None
+
+    def start(self, part, limit, resume_at=0):
+        if resume_at % SECTOR or resume_at < 0 or resume_at > limit:
+            raise FotaError(RESULT_INTEGRITY_FAILURE, "resume offset not a sector boundary")
+        self.part = part
+        self.limit = limit
+        self.pos = self.done = resume_at
+
+    def write(self, offset, data):
+        if self.part is None:
+            raise FotaError(RESULT_INTEGRITY_FAILURE, "write before open")
+        n = len(data)
+        if offset > self.pos:
+            raise FotaError(RESULT_INTEGRITY_FAILURE, "gap in image data")
+        skip = self.pos - offset  # a retransmitted block: keep only what is new
+        if skip >= n:
+            return
+        if offset + n > self.limit:
+            raise FotaError(RESULT_NOT_ENOUGH_SPACE, "image larger than slot")
+        src = memoryview(data)[skip:]
+        buf = self.buf
+        while len(src):
+            at = self.pos % SECTOR
+            k = min(SECTOR - at, len(src))
+            buf[at : at + k] = src[:k]
+            src = src[k:]
+            self.pos += k
+            if at + k == SECTOR:
+                self._flush(SECTOR)
+
+    def flush(self):
+        # program the partial last sector (the rest of it stays erased, 0xff)
+        at = self.pos % SECTOR
+        if at and self.done < self.pos:
+            self._flush(at)
+
+    def _flush(self, n):
+        sector = self.done // SECTOR
+        mv = memoryview(self.buf)[:n]
+        if self.on_sector is not None:
+            self.on_sector(sector, mv)
+        self.part.erase(sector)
+        self.part.write(sector * SECTOR, mv)
+        self.done = sector * SECTOR + n
+
+
+def read_header(part, buf, image):
+    # ImageInfo from the first 32 bytes of a partition, or None when it holds no image
+    mv = memoryview(buf)[:32]
+    try:
+        part.read(0, mv)
+        return image.parse_header(mv)
+    except Exception:
+        return None
