@@ -23,7 +23,7 @@ class FotaError(Exception):
     # Raised by fota code for a failure that has a defined Update Result; the state
     # machine reports `result` and logs `reason` (a short str, never formatted eagerly).
     def __init__(self, result, reason=""):
-        Exception.__init__(self, result, reason)
+        super().__init__(result, reason)
         self.result = result
         self.reason = reason
 
