@@ -305,8 +305,10 @@ class Verifier:
                 self.info.digest = self._sha.digest()
 
     def finish(self):
-        # -> ImageInfo, or ImageError (5 when the stream ended early).
-        if self.info is None or self._pos < self._total:
+        # -> ImageInfo, or ImageError: 5 when cut short (6 when not even the magic came).
+        if self.info is None and (self._pos < 4 or struct.unpack_from("<I", self._hdr)[0] != IMAGE_MAGIC):
+            _fail("not an MCUboot image", RESULT_UNSUPPORTED_PACKAGE)
+        if self._pos < self._total:
             _fail("truncated image")
         return _finish(self.info, self._prot, self._unprot, self.keys, self.component)
 
