@@ -34,6 +34,8 @@ def test_discover_payloads():
     raises(FormatError, link.encode, [((1,), (("bad name", 1),))])
     raises(FormatError, link.encode, [((1,), (("gt", float("nan")),))])
     raises(FormatError, link.encode, [("a>b", ())])
+    raises(FormatError, link.encode, [((1,), (("t", "a\nb"),))])
+    raises(FormatError, link.encode, [((1, 70000), ())])
 
 
 def test_parse_round_trip():

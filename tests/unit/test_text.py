@@ -57,6 +57,7 @@ def test_text_decode_by_kind():
     assert d(b"QQ==", "opaque") == b"A" and d(b"QQ", "opaque") == b"A"
     assert d(b"33629:1", "objlnk") == ObjLink(33629, 1)
     assert d("é".encode(), "str") == "é" and d(b"x", None) == "x"
+    assert d("\u6c34\U00010151\U0010ffff\ud7ff".encode(), "str") == "\u6c34\U00010151\U0010ffff\ud7ff"
     assert d(b"", "none") is None
     assert text.decode(b"5", (3, 0, 9), lambda p: "int") == [((3, 0, 9), 5)]
 
@@ -70,7 +71,8 @@ def test_text_malformed():
         (b"1e999", "float"), (b"1_0.5", "float"), (b"", "float"),
         (b"2", "bool"), (b"true", "bool"), (b"", "bool"),
         (b"QQ=", "opaque"), (b"Q", "opaque"), (b"!!!!", "opaque"), (b"QQ===", "opaque"),
-        (b"3", "objlnk"), (b"\xff", "str"), (b"x", "none"), (b"1", "nonsense"),
+        (b"3", "objlnk"), (b"\xff", "str"), (b"\xed\xa0\x80", "str"), (b"\xc0\x80", "str"),
+        (b"\xe0\x80\x80", "str"), (b"\xf4\x90\x80\x80", "str"), (b"a\xc3", "str"), (b"x", "none"), (b"1", "nonsense"),
     )
     for raw, k in bad:
         raises(FormatError, d, raw, k)

@@ -39,7 +39,7 @@
 #
 # Floats: the unix port and CPython use doubles; boards built with single-precision floats
 # decode 8-byte floats with rounding and encode every float in 4 bytes where exact.
-from port import const
+from port import const, MICROPYTHON
 
 TEXT = const(0)
 LINK = const(40)
@@ -190,10 +190,55 @@ def kind_of(kind, path):
 
 
 def utf8(data):
+    # MicroPython's decoder lets overlong forms, surrogates and code points past U+10FFFF
+    # through (checked on 1.29), so it gets the RFC 3629 check CPython does natively.
+    if MICROPYTHON and data and max(data) >= 0x80:
+        _check_utf8(data)
     try:
         return str(data, "utf-8")
     except Exception:  # UnicodeError on MicroPython, UnicodeDecodeError on CPython
         raise FormatError("invalid UTF-8")
+
+
+def to_utf8(s):
+    # str -> bytes for encoders; a lone surrogate (CPython) is a value we cannot carry.
+    try:
+        return s.encode()
+    except Exception:
+        raise FormatError("string not encodable as UTF-8")
+
+
+def _check_utf8(d):
+    n = len(d)
+    i = 0
+    while i < n:
+        b = d[i]
+        i += 1
+        if b < 0x80:
+            continue
+        lo, hi = 0x80, 0xBF
+        if 0xC2 <= b <= 0xDF:
+            k = 1
+        elif 0xE0 <= b <= 0xEF:
+            k = 2
+            if b == 0xE0:
+                lo = 0xA0  # overlong
+            elif b == 0xED:
+                hi = 0x9F  # surrogates
+        elif 0xF0 <= b <= 0xF4:
+            k = 3
+            if b == 0xF0:
+                lo = 0x90  # overlong
+            elif b == 0xF4:
+                hi = 0x8F  # past U+10FFFF
+        else:
+            raise FormatError("invalid UTF-8")
+        if i + k > n or not lo <= d[i] <= hi:
+            raise FormatError("invalid UTF-8")
+        for j in range(i + 1, i + k):
+            if not 0x80 <= d[j] <= 0xBF:
+                raise FormatError("invalid UTF-8")
+        i += k
 
 
 def collect(write, records, base, kind):

@@ -7,7 +7,7 @@
 import struct
 
 from port import const
-from lwm2m.formats import FormatError, utf8
+from lwm2m.formats import to_utf8, FormatError, utf8
 
 _DEPTH = const(16)
 _BREAK = const(0xFF)
@@ -57,7 +57,7 @@ def write(obj, sink, depth=0):
     elif isinstance(obj, float):
         sink(float_bytes(obj))
     elif isinstance(obj, str):
-        b = obj.encode()
+        b = to_utf8(obj)
         sink(head(3, len(b)))
         sink(b)
     elif isinstance(obj, (bytes, bytearray, memoryview)):

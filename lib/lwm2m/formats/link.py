@@ -10,7 +10,7 @@
 #     -> b'</>;rt="oma.lwm2m";ct=11543,</3/0>'
 # decode() returns [(uri str, ((name, value str or None), ...))]; parse_path() from
 # lwm2m.formats turns the uri into a path tuple.
-from lwm2m.formats import FormatError, utf8, path_str
+from lwm2m.formats import FormatError, utf8, to_utf8, path_str, check_path
 
 SINGLE = False
 
@@ -45,6 +45,9 @@ def _param(name, value):
     elif isinstance(value, tuple):
         v = '"' + " ".join([str(int(x)) for x in value]) + '"'
     elif isinstance(value, str):
+        for c in value:
+            if c < " " or c == "\x7f":
+                raise FormatError("control character in attribute value")
         if name in _QUOTED or not value or not _in(value, _PTOKEN):
             v = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
         else:
@@ -59,7 +62,7 @@ def _target(t):
         if not t or ">" in t or "<" in t:
             raise FormatError("bad link target")
         return "<" + t + ">"
-    return "<" + path_str(t) + ">"
+    return "<" + path_str(check_path(t)) + ">"
 
 
 def _key(link):
@@ -79,7 +82,7 @@ def write(links, sink, sort=True):
             parts.append(_param(name, value))
         if not first:
             sink(b",")
-        sink("".join(parts).encode())
+        sink(to_utf8("".join(parts)))
         first = False
 
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Package (/5/0/0) writes should not come through decode(): the CoAP Block1 glue hands each
 # payload view straight to the slot writer (STYLE 7.5.5). This module is for small values.
-from lwm2m.formats import FormatError, sorted_records, kind_of, collect
+from lwm2m.formats import to_utf8, FormatError, sorted_records, kind_of, collect
 
 SINGLE = True
 
@@ -13,7 +13,7 @@ def write(records, sink, base=(), kind=None):
         raise FormatError("opaque carries exactly one resource value")
     value = recs[0][1]
     if isinstance(value, str):
-        value = value.encode()
+        value = to_utf8(value)
     elif value is None:
         value = b""
     if not isinstance(value, (bytes, bytearray, memoryview)):

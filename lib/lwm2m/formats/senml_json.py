@@ -4,7 +4,7 @@
 # dicts are unordered, so field order would vary between runtimes.
 import json
 
-from lwm2m.formats import FormatError, utf8, collect
+from lwm2m.formats import to_utf8, FormatError, utf8, collect
 from lwm2m.formats import senml
 
 SINGLE = False
@@ -34,7 +34,7 @@ def write(records, sink, base=(), kind=None):
         for label, value in rec:
             parts.append('"%s":%s' % (label, _json(label, value)))
         sink(("{" if first else ",{").encode())
-        sink(",".join(parts).encode())
+        sink(to_utf8(",".join(parts)))
         sink(b"}")
         first = False
     sink(b"]")

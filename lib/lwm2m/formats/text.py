@@ -1,6 +1,6 @@
 # text/plain (CF 0): one resource or resource-instance value as UTF-8 text (spec 3.4).
 # SPDX-License-Identifier: MIT
-from lwm2m.formats import FormatError, ObjLink, sorted_records, kind_of, utf8, collect
+from lwm2m.formats import to_utf8, FormatError, ObjLink, sorted_records, kind_of, utf8, collect
 from lwm2m.formats import parse_objlnk
 
 SINGLE = True
@@ -23,7 +23,7 @@ def encode_value(value, kind=None):
     if isinstance(value, float):
         return _float(value)
     if isinstance(value, str):
-        return value.encode()
+        return to_utf8(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         from lwm2m.formats import b64
 

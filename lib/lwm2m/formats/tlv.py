@@ -3,7 +3,8 @@
 import struct
 
 from port import const
-from lwm2m.formats import FormatError, ObjLink, NEW_INST, sorted_records, kind_of, utf8, collect
+from lwm2m.formats import FormatError, ObjLink, NEW_INST, sorted_records, kind_of, collect
+from lwm2m.formats import utf8, to_utf8
 
 # Type byte bits 7-6 (spec 3.5 "Type byte in detail")
 _INST = const(0)  # Object Instance: nested resource TLVs
@@ -85,7 +86,7 @@ def value_bytes(value, kind=None):
     if isinstance(value, float):
         return _float(value)
     if isinstance(value, str):
-        return value.encode()
+        return to_utf8(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return value
     if isinstance(value, ObjLink):
