@@ -29,6 +29,11 @@ VERBS = {
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in VERBS:
+        # hand everything after the verb to it untouched: argparse's REMAINDER would refuse
+        # a first argument that looks like an option (`updraft sign --key K ...`)
+        return VERBS[argv[0]][0](argparse.Namespace(verb=argv[0], rest=argv[1:])) or 0
     ap = argparse.ArgumentParser(prog="updraft", description="updraft host tools")
     sub = ap.add_subparsers(dest="verb", required=True)
     for name, (fn, help_) in sorted(VERBS.items()):
