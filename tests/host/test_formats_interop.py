@@ -167,6 +167,12 @@ def test_micropython_decodes_cbor2_and_json_payloads():
     assert out.strip().endswith("decoded 200 mismatched 0"), out
 
 
+def test_micropython_decoders_only_raise_format_error():
+    # mutated SenML/TLV/link payloads through every decoder on the MicroPython runtime
+    out = _mpy("fuzz", "11", "1500")
+    assert out.strip().splitlines()[-1].endswith("leaks 0"), out[-3000:]
+
+
 def test_host_decodes_micropython_output():
     out = _mpy("encode", "5", "200")
     n = 0

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Decodes every well-formed item except bignums (tags are read and dropped, their content
 # kept); integers up to 64 bits, half/single/double floats, indefinite-length strings, arrays
-# and maps. Anything else, including trailing bytes, nesting deeper than _DEPTH, duplicate or
-# unhashable map keys and invalid UTF-8, raises FormatError.
+# and maps. Anything else, including trailing bytes, nesting deeper than _DEPTH, duplicate map
+# keys, keys other than integers and text, and invalid UTF-8, raises FormatError.
 import struct
 
 from port import const
@@ -200,11 +200,12 @@ def item(mv, i, end, depth):
                 raise FormatError("CBOR map longer than its data")
             key, i = item(mv, i, end, depth + 1)
             val, i = item(mv, i, end, depth + 1)
-            try:
-                dup = key in out
-                out[key] = val
-            except TypeError:  # list or dict as a key: well-formed CBOR we cannot hold
-                raise FormatError("unhashable CBOR map key")
+            # Only integer and text keys: all SenML needs, and it keeps MicroPython from
+            # comparing bytes with str (it prints a warning) or hashing a list.
+            if not isinstance(key, (int, str)) or isinstance(key, bool):
+                raise FormatError("CBOR map key must be an integer or text")
+            dup = key in out
+            out[key] = val
             if dup:
                 raise FormatError("duplicate CBOR map key")
             k += 1

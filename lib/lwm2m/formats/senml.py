@@ -77,6 +77,8 @@ def records(items, base, kind, vd_text):
             raise FormatError("SenML record must be a map")
         vkey = None
         for key in r:
+            if not isinstance(key, str):  # MicroPython's json takes {1:2}
+                raise FormatError("SenML label must be text")
             if key.endswith("_"):
                 # RFC 8428 4.4: labels ending in "_" must be understood; we know none.
                 raise FormatError("unsupported must-understand field")
