@@ -20,6 +20,7 @@
 #             and text yields str, and the caller decides (usually 4.04). SenML uses it to coerce
 #             (JSON 1 -> 1.0 for a float resource) and to reject mismatches. Encoders use it only
 #             for 'uint' (unsigned TLV form) and 'float' (an int value written as a float).
+#             The resolver must not raise: return None for paths it does not know.
 #
 # Every codec module except link exposes the same three functions:
 #   encode(records, base=(), kind=None) -> bytes
