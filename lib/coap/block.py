@@ -148,8 +148,10 @@ class BlockPull:
     # on_head(size2, etag) runs on the first response (check free space before writing);
     # on_done(pull) runs once with pull.error None, "timeout", "reset", "etag", "code",
     # "protocol" or "sink", and pull.code holding the last response code.
+    # retries: how many more times one block is asked for after its exchange timed out
+    # (each with a full CON retransmission budget); the budget renews with every block.
     def __init__(self, endpoint, peer, path, sink, on_done=None, on_head=None, szx=6,
-                 offset=0, etag=None, host=None, port=None, query=(), exchange=None):
+                 offset=0, etag=None, host=None, port=None, query=(), exchange=None, retries=2):
         from coap.endpoint import Exchange
 
         self.ep = endpoint
@@ -166,6 +168,8 @@ class BlockPull:
         self.done = False
         self.blocks = 0
         self.sink_error = None
+        self.retries = retries
+        self._left = retries
         self._first = True
         self.ex = ex = exchange or Exchange()
         # Template: header, token, Uri-Host/Port/Path/Query. Block2 (and Size2 on the
@@ -200,7 +204,12 @@ class BlockPull:
 
     def _on_response(self, ex, m):
         if m is None:
+            if ex.error == "timeout" and self._left > 0:
+                self._left -= 1
+                log.info("block2: block at", self.offset, "timed out, asking again")
+                return self._request(self.offset >> (self.szx + 4))
             return self._done(ex.error)
+        self._left = self.retries
         self.code = m.code
         if m.code != CONTENT:
             return self._done("code")
@@ -288,7 +297,7 @@ class BlockPush:
     # PUT/POST a body of `size` bytes read through source(offset, n) -> bytes, block by block.
     # Follows a server that asks for smaller blocks (2.31 or 4.13 with Block1).
     def __init__(self, endpoint, peer, path, source, size, on_done=None, szx=6, method=PUT,
-                 content_format=None):
+                 content_format=None, retries=2):
         self.ep = endpoint
         self.peer = peer
         self.path = path
@@ -304,6 +313,8 @@ class BlockPush:
         self.done = False
         self.token = endpoint.new_token()
         self.response = None
+        self.retries = retries
+        self._left = retries
 
     def start(self):
         self._send()
@@ -327,7 +338,11 @@ class BlockPush:
 
     def _on_response(self, ex, m):
         if m is None:
+            if ex.error == "timeout" and self._left > 0:
+                self._left -= 1
+                return self._send()  # the same block again; the receiver acks duplicates
             return self._done(ex.error)
+        self._left = self.retries
         self.code = m.code
         b1 = m.opt_uint(BLOCK1)
         if m.code == REQUEST_ENTITY_TOO_LARGE and b1 is not None and split(b1)[2] < self.szx:

@@ -314,6 +314,9 @@ class Endpoint:
         else:
             try:
                 resp = self.handler(req, peer)
+            except CoapError as e:
+                log.warning("coap: bad request from", peer_str(peer), e)
+                resp = Message(code=0x80)  # 4.00: the request itself is malformed
             except Exception as e:
                 log.error("coap: handler failed", e)
                 resp = Message(code=INTERNAL_SERVER_ERROR)

@@ -179,11 +179,11 @@ class Message:
             i += 1
 
     def path(self):
-        # Uri-Path segments as a tuple of str.
-        return tuple(s.decode() for s in self.opt_all(11))
+        # Uri-Path segments as a tuple of str (CoapError if not UTF-8).
+        return tuple(_text(s) for s in self.opt_all(11))
 
     def query(self):
-        return [s.decode() for s in self.opt_all(15)]
+        return [_text(s) for s in self.opt_all(15)]
 
     def options(self):
         # All options as a list of (number, bytes), in wire order.
@@ -249,6 +249,13 @@ class Message:
             n += 5 + len(v)
         buf = bytearray(n)
         return bytes(memoryview(buf)[: self.encode_into(buf)])
+
+
+def _text(b):
+    try:
+        return b.decode()
+    except UnicodeError:
+        raise CoapError("option is not UTF-8")
 
 
 def _stable_sorted(opts):

@@ -200,3 +200,13 @@ def test_mids_advance_and_tokens_random():
     assert b == (a + 1) & 0xFFFF
     assert cli.new_token() != cli.new_token()
     cli.close()
+
+
+def test_non_utf8_path_is_400():
+    loop = Loop()
+    ep, addr, calls = counting_server(loop)
+    raw = Raw(loop)
+    raw.send(Message(C.CON, C.GET, 3, b"q").add(C.URI_PATH, b"\xff\xfe").encode(), addr)
+    r = decode(raw.wait()[0])
+    assert r.code == C.BAD_REQUEST and calls == []
+    raw.close(); ep.close()
