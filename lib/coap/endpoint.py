@@ -4,7 +4,7 @@
 # ACK, RST for unexpected CON and for pings. Knows nothing of resources: requests go to one
 # handler(request, peer) that returns a response Message, or None to answer later.
 # SPDX-License-Identifier: MIT
-from port import const, ticks_ms, ticks_add, ticks_diff, random_int, random_bytes
+from port import const, ticks_ms, ticks_add, ticks_diff, random_int, random_bytes, jitter
 from port import log
 from port.net import recvfrom, peer_str
 from coap.const import CON, NON, ACK, RST, EMPTY, BAD_OPTION, INTERNAL_SERVER_ERROR
@@ -70,9 +70,16 @@ class Endpoint:
         p = self.params.dedup_slots
         self._dedup = [[None, -1, None, 0] for _ in range(p)]  # peer, mid, reply, time
         self._dedup_next = 0
+        self._connected = None
         self.stats = {"rx": 0, "tx": 0, "retransmits": 0, "dups": 0, "malformed": 0}
         loop.add_reader(sock, self._on_readable)
         loop.add_ticker(self)
+
+    def connect(self, peer):
+        # Talk to one peer only (a download): a connected socket skips the route lookup of
+        # every sendto and drops datagrams from anyone else in the kernel.
+        self.sock.connect(peer)
+        self._connected = peer
 
     def close(self):
         self.loop.remove_reader(self.sock)
@@ -146,7 +153,7 @@ class Endpoint:
         if ex.con:
             # initial timeout uniformly in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]
             spread = int(p.ack_timeout * (p.random_factor - 1))
-            ex.timeout = p.ack_timeout + (random_int(16) * spread >> 16 if spread > 0 else 0)
+            ex.timeout = p.ack_timeout + (jitter(16) * spread >> 16 if spread > 0 else 0)
         else:
             ex.timeout = p.non_timeout
         ex.deadline = ticks_add(now, ex.timeout)
@@ -158,7 +165,10 @@ class Endpoint:
 
     def _send(self, data, peer):
         try:
-            self.sock.sendto(data, peer)
+            if peer == self._connected:
+                self.sock.send(data)
+            else:
+                self.sock.sendto(data, peer)
             self.stats["tx"] += 1
         except OSError as e:
             # an unreachable peer must not kill the loop; retransmission will try again

@@ -15,7 +15,7 @@ except ImportError:
 
 
 try:
-    from time import ticks_ms, ticks_add, ticks_diff, sleep_ms
+    from time import ticks_ms, ticks_us, ticks_add, ticks_diff, sleep_ms
 except ImportError:
     import time as _time
 
@@ -25,6 +25,9 @@ except ImportError:
 
     def ticks_ms():
         return ((_time.monotonic_ns() - _t0) // 1000000) & (_PERIOD - 1)
+
+    def ticks_us():
+        return ((_time.monotonic_ns() - _t0) // 1000) & (_PERIOD - 1)
 
     def ticks_add(t, delta):
         return (t + delta) & (_PERIOD - 1)
@@ -47,5 +50,19 @@ except ImportError:  # boards without os.urandom
 
 
 def random_int(bits):
-    # random.getrandbits takes at most 32 bits on MicroPython
+    # Unpredictable: for tokens, message-ID starts, nonces (one syscall each).
     return int.from_bytes(random_bytes((bits + 7) >> 3), "big") & ((1 << bits) - 1)
+
+
+_jit = [random_int(31) | 1]
+
+
+def jitter(bits=16):
+    # Cheap non-cryptographic randomness for timer jitter (xorshift32, no syscall):
+    # called for every CON we send, so it must cost nothing.
+    x = _jit[0]
+    x ^= (x << 13) & 0xFFFFFFFF
+    x ^= x >> 17
+    x ^= (x << 5) & 0xFFFFFFFF
+    _jit[0] = x
+    return x & ((1 << bits) - 1)

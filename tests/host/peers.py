@@ -91,8 +91,8 @@ def node_pull(runtime, port, path, szx, timeout=300, extra=()):
                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT"):
-            _, err, n, digest, ms = line.split()
-            return err, int(n), digest, int(ms)
+            _, err, n, digest, us = line.split()
+            return err, int(n), digest, int(us)
     raise AssertionError("node pull printed no result: %s %s" % (out.stdout[-2000:], out.stderr[-2000:]))
 
 

@@ -23,6 +23,7 @@ RULES = (
     ("boot", ("port", "fota.boot")),
 )
 STDLIB = {
+    "traceback",
     "sys", "os", "gc", "time", "struct", "select", "socket", "errno", "hashlib", "binascii",
     "micropython", "machine", "esp32", "network", "random", "json", "io", "collections",
     "array", "math", "ssl", "tls", "vfs", "deflate", "re", "asyncio", "cryptolib",

@@ -1,6 +1,6 @@
 # A CoAP node built on our stack, for interop tests; runs on CPython and MicroPython.
 #   node.py pull HOST PORT PATH SZX [ACK_TIMEOUT_MS [BLOCK_RETRIES]]
-#                                                     -> "RESULT <error> <bytes> <sha256> <ms>"
+#                                                     -> "RESULT <error> <bytes> <sha256> <us>"
 #   node.py serve PORT SECONDS                          -> serves until POST /stop or time out
 # serve resources: /upload (Block1 into a SHA-256 sink; prints "UPLOAD <bytes> <sha256>"),
 # /obs (observable counter, notifies every 50 ms), /obs-count, /big (64 KiB, Block2), /stop.
@@ -10,7 +10,7 @@ sys.path.insert(0, "lib")
 import binascii
 import hashlib
 
-from port import ticks_ms, ticks_diff
+from port import ticks_ms, ticks_us, ticks_diff
 from port.net import udp_socket, resolve
 from coap.loop import Loop
 from coap.endpoint import Endpoint, Params
@@ -42,11 +42,13 @@ def pull(host, port, path, szx, ack_ms=2000, retries=2):
         h.update(data)
         n[0] += len(data)
 
-    t0 = ticks_ms()
-    p = BlockPull(ep, resolve(host, port), path.split("/"), sink, szx=szx, retries=retries).start()
+    peer = resolve(host, port)
+    ep.connect(peer)
+    t0 = ticks_us()
+    p = BlockPull(ep, peer, path.split("/"), sink, szx=szx, retries=retries).start()
     loop.run_until(lambda: p.done, 600000)
-    ms = ticks_diff(ticks_ms(), t0)
-    out("RESULT", p.error, n[0], hexdigest(h), ms)
+    us = ticks_diff(ticks_us(), t0)
+    out("RESULT", p.error, n[0], hexdigest(h), us)
     out("STATS", ep.stats["retransmits"], ep.stats["dups"])
 
 

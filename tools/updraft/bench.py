@@ -1,0 +1,185 @@
+# `updraft bench` / `make bench`: speed and memory measured against references in the same
+# run, written to bench/latest.json and printed as a table. Targets are reported, never
+# asserted: timing belongs here, not in tests.
+#   coap_pull_1mib: 1 MiB Block2 pull (block 1024) from libcoap's coap-server on loopback,
+#   our client on CPython and on the MicroPython unix port (transfer time in process),
+#   libcoap's coap-client (whole process) and aiocoap's client (in process).
+# SPDX-License-Identifier: MIT
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+NODE = os.path.join(ROOT, "tests", "peers", "node.py")
+MIB = 1 << 20
+
+
+def _free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _need(name):
+    path = shutil.which(name)
+    if not path:
+        raise SystemExit("bench needs %s (run make setup)" % name)
+    return path
+
+
+def _our_pull(exe, port, szx=6):
+    out = subprocess.run([exe, NODE, "pull", "127.0.0.1", str(port), "fw", str(szx)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT"):
+            _, err, n, _, us = line.split()
+            if err != "None" or int(n) != MIB:
+                raise RuntimeError("pull failed: %s" % line)
+            return int(us) / 1e6
+    raise RuntimeError("no result from %s: %s" % (exe, out.stdout + out.stderr))
+
+
+def _coap_client(client, port, tmp):
+    t = time.perf_counter()
+    subprocess.run([client, "-b", "1024", "-o", os.path.join(tmp, "out.bin"),
+                    "coap://127.0.0.1:%d/fw" % port], check=True, capture_output=True, timeout=300)
+    dt = time.perf_counter() - t
+    if os.path.getsize(os.path.join(tmp, "out.bin")) != MIB:
+        raise RuntimeError("coap-client fetched a short file")
+    return dt
+
+
+def aiocoap_fetch(uri):
+    # In-process transfer time of aiocoap's client (run in a child for a clean loop).
+    import aiocoap
+
+    async def go():
+        ctx = await aiocoap.Context.create_client_context()
+        t = time.perf_counter()
+        resp = await ctx.request(aiocoap.Message(code=aiocoap.GET, uri=uri)).response
+        dt = time.perf_counter() - t
+        await ctx.shutdown()
+        if len(resp.payload) != MIB:
+            raise RuntimeError("aiocoap fetched %d bytes" % len(resp.payload))
+        return dt
+
+    return asyncio.run(go())
+
+
+def _aiocoap(port):
+    out = subprocess.run([sys.executable, "-m", "updraft.bench", "--aiocoap-fetch",
+                          "coap://127.0.0.1:%d/fw" % port], capture_output=True, text=True, timeout=300)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    return float(out.stdout.strip().split()[-1])
+
+
+def coap_pull(runs=5):
+    server = _need("coap-server-notls")
+    client = _need("coap-client-notls")
+    port = _free_port()
+    srv = subprocess.Popen([server, "-A", "127.0.0.1", "-p", str(port), "-d", "4", "-v", "0"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            f = os.path.join(tmp, "fw.bin")
+            with open(f, "wb") as fh:
+                fh.write(random.Random(1).randbytes(MIB))
+            time.sleep(0.2)
+            subprocess.run([client, "-m", "put", "-b", "1024", "-f", f, "coap://127.0.0.1:%d/fw" % port],
+                           check=True, capture_output=True, timeout=120)
+            samples = {"updraft_cpython_s": [], "updraft_micropython_s": [], "coap_client_s": [], "aiocoap_s": []}
+            for _ in range(runs):  # interleaved, so machine noise hits every contender alike
+                samples["updraft_cpython_s"].append(_our_pull(sys.executable, port))
+                samples["updraft_micropython_s"].append(_our_pull(os.path.join(BIN, "micropython"), port))
+                samples["coap_client_s"].append(_coap_client(client, port, tmp))
+                samples["aiocoap_s"].append(_aiocoap(port))
+    finally:
+        srv.terminate()
+        srv.wait(5)
+    res = {k: round(statistics.median(v), 4) for k, v in samples.items()}
+    ref = res["coap_client_s"]
+    res["ratio_cpython_vs_coap_client"] = round(res["updraft_cpython_s"] / ref, 2)
+    res["ratio_micropython_vs_coap_client"] = round(res["updraft_micropython_s"] / ref, 2)
+    res["ratio_cpython_vs_aiocoap"] = round(res["updraft_cpython_s"] / res["aiocoap_s"], 2)
+    res["ratio_micropython_vs_aiocoap"] = round(res["updraft_micropython_s"] / res["aiocoap_s"], 2)
+    res["runs"] = runs
+    res["targets"] = "cpython <= 1.5x coap-client, micropython <= 2x, both faster than aiocoap"
+    res["targets_met"] = (res["ratio_cpython_vs_coap_client"] <= 1.5 and res["ratio_micropython_vs_coap_client"] <= 2
+                          and res["ratio_cpython_vs_aiocoap"] < 1 and res["ratio_micropython_vs_aiocoap"] < 1)
+    return res
+
+
+def _image_verify():
+    try:
+        from updraft import bench_image
+    except ImportError:
+        return None
+    return bench_image.run()
+
+
+SECTIONS = (
+    ("coap_pull_1mib", coap_pull),
+    ("verify_1mib", _image_verify),
+)
+
+
+def _table(report):
+    lines = []
+    for name, res in report.items():
+        if not isinstance(res, dict):
+            continue
+        lines.append(name)
+        for k, v in res.items():
+            if isinstance(v, dict):
+                for k2, v2 in v.items():
+                    lines.append("  %-40s %s" % (k + "." + k2, v2))
+            else:
+                lines.append("  %-40s %s" % (k, v))
+    return "\n".join(lines)
+
+
+def main(argv=()):
+    argv = list(argv)
+    if argv[:1] == ["--aiocoap-fetch"]:
+        print(aiocoap_fetch(argv[1]))
+        return 0
+    only = [a for a in argv if not a.startswith("-")]
+    report = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "python": sys.version.split()[0]}
+    for name, fn in SECTIONS:
+        if only and name not in only:
+            continue
+        print("bench: %s ..." % name, flush=True)
+        res = fn()
+        if res is None:
+            continue
+        # a section may return {name: {...}} (bench_image does) or its own dict
+        if len(res) == 1 and isinstance(next(iter(res.values())), dict):
+            res = next(iter(res.values()))
+        report[name] = res
+    os.makedirs(os.path.join(ROOT, "bench"), exist_ok=True)
+    path = os.path.join(ROOT, "bench", "latest.json")
+    old = {}
+    if only and os.path.exists(path):
+        old = json.load(open(path))
+    old.update(report)
+    with open(path, "w") as fh:
+        json.dump(old, fh, indent=2, sort_keys=True)
+    print(_table(report))
+    print("wrote", os.path.relpath(path, ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
