@@ -18,3 +18,11 @@ def raises(exc, fn, *args):
     except exc as e:
         return e
     raise AssertionError("%s not raised by %r" % (exc.__name__, fn))
+
+
+def setenv(key, value):
+    # MicroPython has os.putenv but no os.environ; CPython's getenv reads os.environ.
+    try:
+        os.environ[key] = value
+    except AttributeError:
+        os.putenv(key, value)
