@@ -112,6 +112,7 @@ def test_p256_vectors_from_cryptography():
 
 def test_p256_key_through_load_key_and_der():
     x, y, e, r, s = _p256_vectors()[2]
+    x2, y2 = _p256_vectors()[3][:2]
     raw = b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big")
     k = keys.load_key(raw)
     sig = _der(r, s)
@@ -120,7 +121,8 @@ def test_p256_key_through_load_key_and_der():
     assert keys.load_key(der.SPKI_P256 + raw).keyhash == k.keyhash
     raises(ValueError, keys.load_key, raw, b"\0" * 32)  # key hash mismatch
     raises(ValueError, keys.load_key, raw[:-1] + bytes([raw[-1] ^ 1]))  # off the curve
-    raises(ValueError, keys.load_key, raw, None, ((1,), (2,)))  # tables of another key
+    raises(ValueError, keys.load_key, raw, None, p256.key_tables(x2, y2))  # another key's
+
 
 
 def _der_int(v):
@@ -191,20 +193,17 @@ def test_wnaf_digits_rebuild_the_scalar():
 
 
 def test_fixed_base_tables_match_device_arithmetic():
-    # gen_tables.py (host, textbook affine maths) against the device's key_tables()
-    n = 1 << (p256_table.WIDTH - 2)
-    qx, qy = p256.key_tables(p256_table.X[0], p256_table.Y[0])
+    # gen_tables.py (host, textbook affine maths) against the device's key_tables(): the
+    # first 8 entries of each chunk must agree byte for byte
+    t = p256_table.T
+    assert len(t) == 4 and all(len(b) == (1 << (p256_table.WIDTH - 2)) * 64 for b in t)
+    q = p256.key_tables(int.from_bytes(t[0][:32], "big"), int.from_bytes(t[0][32:64], "big"))
     for j in range(4):
-        for k in range(8):
-            assert (qx[j * 8 + k], qy[j * 8 + k]) == (p256_table.X[j * n + k], p256_table.Y[j * n + k])
-    n = 1 << (ed25519_table.WIDTH - 2)
-    yp0, ym0 = ed25519_table.YP[0], ed25519_table.YM[0]
-    x = (yp0 - ym0) * crypto.inv(2, ed25519.P) % ed25519.P
-    y = (yp0 + ym0) * crypto.inv(2, ed25519.P) % ed25519.P
-    tp, tm, tt = ed25519.key_tables(x, y)
+        assert q[j] == t[j][: 8 * 64], j
+    t = ed25519_table.T
+    assert len(t) == 4 and all(len(b) == (1 << (ed25519_table.WIDTH - 2)) * 96 for b in t)
+    yp0, ym0 = int.from_bytes(t[0][:32], "big"), int.from_bytes(t[0][32:64], "big")
+    half = crypto.inv(2, ed25519.P)
+    a = ed25519.key_tables((yp0 - ym0) * half % ed25519.P, (yp0 + ym0) * half % ed25519.P)
     for j in range(4):
-        for k in range(8):
-            i = j * n + k
-            assert (tp[j * 8 + k], tm[j * 8 + k], tt[j * 8 + k]) == (
-                ed25519_table.YP[i], ed25519_table.YM[i], ed25519_table.T2D[i])
-    assert len(p256_table.X) == 4 * (1 << (p256_table.WIDTH - 2)) == len(p256_table.Y)
+        assert a[j] == t[j][: 8 * 96], j

@@ -52,23 +52,16 @@ def entry(raw):
     return k.raw, k.keyhash, k.tables
 
 
-def _literal(v, indent):
-    if isinstance(v, bytes):
-        return repr(v)
-    if isinstance(v, int):
-        return "0x%064x" % v
-    pad = " " * indent
-    inner = "".join("%s    %s,\n" % (pad, _literal(x, indent + 4)) for x in v)
-    return "(\n%s%s)" % (inner, pad)
-
-
 def render(entries):
     # entries: list of (comment, raw, keyhash, tables)
+    from updraft.gen_tables import bytes_literal, tables_literal
+
     out = [HEAD, "KEYS = (\n"]
     for comment, raw, kh, tables in entries:
         out.append("    # %s\n    (\n" % comment)
-        out.append("        %s,\n        %s,\n" % (repr(raw), repr(kh)))
-        out.append("        %s,\n    ),\n" % _literal(tables, 8))
+        for b in (raw, kh):
+            out.append("        %s,\n" % bytes_literal(b, 8))
+        out.append("        %s,\n    ),\n" % tables_literal(tables, 8))
     out.append(")\n")
     return "".join(out)
 

@@ -15,7 +15,6 @@ D = const(0x52036CEE2B6FFE738CC740797779E89800700A4D4141D8AB75EB4DCA135978A3)
 _SQRTM1 = const(0x2B8324804FC1DF0B2B4D00993DFBD7A72F431806AD2FE478C4EE1B274A0EA0B0)
 AW = const(5)  # wNAF width for A: 8 odd multiples per chunk
 _AN = const(8)
-_BN = const(16)  # 2^(WIDTH-2) of ed25519_table
 _DIG = bytearray(520)  # S digits at [0, 260), -k digits at [260, 520)
 
 
@@ -65,7 +64,8 @@ def _add(X1, Y1, Z1, T1, X2, Y2, Z2, T2):
 
 
 def key_tables(x, y):
-    # Niels (y+x, y-x, 2dxy) of (2k+1) * 2^(64 j) * A, j < 4, k < 8, as three tuples.
+    # Niels (y+x, y-x, 2dxy) of (2k+1) * 2^(64 j) * A, k < 8, one bytes object per chunk
+    # j < 4, laid out as ed25519_table.T (96 bytes per entry).
     p = P
     pts = []
     b = (x, y, 1, x * y % p)
@@ -83,17 +83,17 @@ def key_tables(x, y):
     for pt in pts:
         acc.append(acc[-1] * pt[2] % p)
     t = inv(acc[-1], p)
-    n = len(pts)
-    yp, ym, t2d = [0] * n, [0] * n, [0] * n
-    for i in range(n - 1, -1, -1):
+    out = bytearray(96 * len(pts))
+    for i in range(len(pts) - 1, -1, -1):
         zi = t * acc[i] % p
         t = t * pts[i][2] % p
         ax = pts[i][0] * zi % p
         ay = pts[i][1] * zi % p
-        yp[i] = (ay + ax) % p
-        ym[i] = (ay - ax) % p
-        t2d[i] = 2 * D * ax * ay % p
-    return tuple(yp), tuple(ym), tuple(t2d)
+        o = 96 * i
+        out[o : o + 32] = ((ay + ax) % p).to_bytes(32, "big")
+        out[o + 32 : o + 64] = ((ay - ax) % p).to_bytes(32, "big")
+        out[o + 64 : o + 96] = (2 * D * ax * ay % p).to_bytes(32, "big")
+    return tuple(bytes(out[768 * j : 768 * j + 768]) for j in range(4))
 
 
 def verify(atab, a32, msg, sig):
@@ -111,8 +111,9 @@ def verify(atab, a32, msg, sig):
     dig = _DIG
     wnaf(s, dig, 0, _B.WIDTH, False)
     wnaf(k, dig, 260, AW, True)
-    AP, AM, AT = atab
-    BP, BM, BT = _B.YP, _B.YM, _B.T2D
+    B = _B.T
+    tabs = (memoryview(B[0]), memoryview(B[1]), memoryview(B[2]), memoryview(B[3]),
+            memoryview(atab[0]), memoryview(atab[1]), memoryview(atab[2]), memoryview(atab[3]))
     p = P
     X = 0
     Y = Z = 1
@@ -136,27 +137,18 @@ def verify(atab, a32, msg, sig):
             c = dig[j * 65 + i]
             if not c:
                 continue
-            if j < 4:
-                tp = BP
-                tm = BM
-                tt = BT
-                n = j * _BN
-            else:
-                tp = AP
-                tm = AM
-                tt = AT
-                n = (j - 4) * _AN
-            # ref10 ge_madd / ge_msub: 7M (+1M for T)
+            tb = tabs[j]
+            # ref10 ge_madd / ge_msub: 7M (+1M for T); entries are bytes (see p256.py)
             if c < 128:
-                n += c >> 1
-                a = (Y + X) * tp[n] % p
-                b = (Y - X) * tm[n] % p
-                cc = te * th % p * tt[n] % p
+                n = (c >> 1) * 96
+                a = (Y + X) * int.from_bytes(tb[n : n + 32], "big") % p
+                b = (Y - X) * int.from_bytes(tb[n + 32 : n + 64], "big") % p
+                cc = te * th % p * int.from_bytes(tb[n + 64 : n + 96], "big") % p
             else:
-                n += (256 - c) >> 1
-                a = (Y + X) * tm[n] % p
-                b = (Y - X) * tp[n] % p
-                cc = -(te * th % p * tt[n]) % p
+                n = ((256 - c) >> 1) * 96
+                a = (Y + X) * int.from_bytes(tb[n + 32 : n + 64], "big") % p
+                b = (Y - X) * int.from_bytes(tb[n : n + 32], "big") % p
+                cc = -(te * th % p * int.from_bytes(tb[n + 64 : n + 96], "big")) % p
             d2 = Z << 1
             te = a - b
             th = a + b

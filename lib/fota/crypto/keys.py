@@ -63,7 +63,7 @@ def load_key(raw, keyhash=None, tables=None):
             raise ValueError("not a P-256 point")
         if tables is None:
             tables = p256.key_tables(x, y)
-        elif len(tables) != 2 or tables[0][0] != x or tables[1][0] != y:
+        elif len(tables) != 4 or len(tables[0]) != 512 or tables[0][:64] != raw[1:]:
             raise ValueError("tables do not match the key")
         h = hashlib.sha256(SPKI_P256)
     elif len(raw) == 32:
@@ -73,7 +73,8 @@ def load_key(raw, keyhash=None, tables=None):
         x, y = ed25519.decode(raw)
         if tables is None:
             tables = ed25519.key_tables(x, y)
-        elif len(tables) != 3 or tables[0][0] != (y + x) % ed25519.P:
+        elif (len(tables) != 4 or len(tables[0]) != 768
+              or tables[0][:32] != ((y + x) % ed25519.P).to_bytes(32, "big")):
             raise ValueError("tables do not match the key")
         h = hashlib.sha256(SPKI_ED25519)
     else:

@@ -11,7 +11,6 @@ N = const(0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)
 B = const(0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B)
 QW = const(5)  # wNAF width for Q: 8 odd multiples per chunk; 6 costs more to build than it saves
 _QN = const(8)  # 2^(QW-2)
-_GN = const(32)  # 2^(WIDTH-2) of p256_table
 _DIG = bytearray(520)  # wNAF digits: u1 at [0, 260), u2 at [260, 520); reused, no growth
 
 
@@ -47,8 +46,9 @@ def _add(X1, Y1, Z1, X2, Y2, Z2):
 
 
 def key_tables(x, y):
-    # Affine odd multiples (2k+1) * 2^(64 j) * Q, j < 4, k < 8, as two tuples. Done once
-    # per trusted key (a few ms on MicroPython) or precomputed by `updraft keygen`.
+    # Affine odd multiples (2k+1) * 2^(64 j) * Q, k < 8, one bytes object per chunk j < 4,
+    # laid out as p256_table.T (x then y, 32 bytes big-endian each). Done once per trusted
+    # key (a few ms on MicroPython) or precomputed by `updraft keygen` into its module.
     if not on_curve(x, y):
         raise ValueError("not a P-256 point")
     pts = []
@@ -68,15 +68,14 @@ def key_tables(x, y):
     for pt in pts:
         acc.append(acc[-1] * pt[2] % P)
     t = inv(acc[-1], P)
-    qx = [0] * len(pts)
-    qy = [0] * len(pts)
+    out = bytearray(64 * len(pts))
     for i in range(len(pts) - 1, -1, -1):
         zi = t * acc[i] % P
         t = t * pts[i][2] % P
         z2 = zi * zi % P
-        qx[i] = pts[i][0] * z2 % P
-        qy[i] = pts[i][1] * z2 * zi % P
-    return tuple(qx), tuple(qy)
+        out[64 * i : 64 * i + 32] = (pts[i][0] * z2 % P).to_bytes(32, "big")
+        out[64 * i + 32 : 64 * i + 64] = (pts[i][1] * z2 * zi % P).to_bytes(32, "big")
+    return tuple(bytes(out[512 * j : 512 * j + 512]) for j in range(4))
 
 
 def verify(qtab, e, r, s):
@@ -88,8 +87,9 @@ def verify(qtab, e, r, s):
     dig = _DIG
     wnaf(e * w % N, dig, 0, _G.WIDTH, False)
     wnaf(r * w % N, dig, 260, QW, False)
-    QX, QY = qtab
-    GX, GY = _G.X, _G.Y
+    G = _G.T
+    tabs = (memoryview(G[0]), memoryview(G[1]), memoryview(G[2]), memoryview(G[3]),
+            memoryview(qtab[0]), memoryview(qtab[1]), memoryview(qtab[2]), memoryview(qtab[3]))
     p = P
     X = Y = Z = 0
     inf = True
@@ -107,21 +107,15 @@ def verify(qtab, e, r, s):
             c = dig[j * 65 + i]
             if not c:
                 continue
-            if j < 4:
-                tx = GX
-                ty = GY
-                k = j * _GN
-            else:
-                tx = QX
-                ty = QY
-                k = (j - 4) * _QN
+            # table entries are bytes (frozen in flash on a board): ~0.4 us per int here
+            tb = tabs[j]
             if c < 128:
-                k += c >> 1
-                y2 = ty[k]
+                k = (c >> 1) << 6
+                y2 = int.from_bytes(tb[k + 32 : k + 64], "big")
             else:
-                k += (256 - c) >> 1
-                y2 = p - ty[k]
-            x2 = tx[k]
+                k = ((256 - c) >> 1) << 6
+                y2 = p - int.from_bytes(tb[k + 32 : k + 64], "big")
+            x2 = int.from_bytes(tb[k : k + 32], "big")
             if inf:
                 X = x2
                 Y = y2

@@ -1,0 +1,68 @@
+# fota.image: MCUboot images (imgtool 2.x layout, spec/micropython.md section 3): header,
+# protected and unprotected TLV areas, streaming SHA-256 through one buffer, key hash and
+# signature check against trusted keys. Fails closed: anything unexpected is an ImageError
+# carrying the LwM2M Update Result it maps to (5 integrity, 6 unsupported, 2 too big, ...).
+# Split in small modules so that compiling them from source needs little heap at once.
+# SPDX-License-Identifier: MIT
+import hashlib
+
+from fota.crypto.keys import from_module, load_key  # noqa: F401 (for callers)
+from fota.image.header import (  # noqa: F401 (the public API lives here)
+    BUF_SIZE,
+    HEADER_SIZE,
+    IMAGE_MAGIC,
+    TLV_COMPONENT,
+    TLV_DEPENDENCY,
+    TLV_ECDSA_SIG,
+    TLV_ED25519,
+    TLV_KEYHASH,
+    TLV_PUBKEY,
+    TLV_SEC_CNT,
+    TLV_SHA256,
+    TLV_SIG_PURE,
+    ImageError,
+    ImageInfo,
+    check_dependencies,
+    compare_versions,
+    parse_header,
+    require_dependencies,
+)
+from fota.image.stream import Verifier  # noqa: F401
+from fota.image.tlv import finish, tlv_area
+
+
+def verify(read, keys, slot_size=None, component=None, buf=None):
+    # Check the image that read(offset, mv) yields (fills mv). keys: list of trusted Keys.
+    # buf: the one hash buffer (bytearray, default 1 KiB). Returns ImageInfo or raises
+    # ImageError. The TLV areas are read once into their own small buffers, and the
+    # protected area is hashed from the same bytes it is parsed from.
+    if buf is None:
+        buf = bytearray(BUF_SIZE)
+    mv = memoryview(buf)
+    hv = mv[:HEADER_SIZE]
+    read(0, hv)
+    info = parse_header(hv, slot_size)
+    h = hashlib.sha256()
+    h.update(hv)
+    pos = HEADER_SIZE
+    end = info.hdr_size + info.img_size
+    n = len(mv)
+    while end - pos >= n:
+        read(pos, mv)
+        h.update(mv)
+        pos += n
+    if pos < end:
+        tail = mv[: end - pos]
+        read(pos, tail)
+        h.update(tail)
+    prot = None
+    if info.prot_size:
+        prot = bytearray(info.prot_size)
+        read(end, memoryview(prot))
+        h.update(prot)
+    info.digest = h.digest()
+    hv = mv[:4]
+    read(info.hashed_size, hv)
+    unprot = bytearray(tlv_area(info, hv, slot_size))
+    read(info.hashed_size + 4, memoryview(unprot))
+    return finish(info, prot, unprot, keys, component)
