@@ -24,6 +24,9 @@ DEFAULT_TABLE = (
 )
 
 
+_FF = b"\xff" * SECTOR
+
+
 class PowerCut(BaseException):
     # BaseException so `except Exception` in device code cannot swallow the board dying.
     pass
@@ -61,9 +64,13 @@ class Flash:
         self.reads = 0
         self.cut_at = -1  # index of the operation that gets torn; -1: never
         self.seed = 0
+        self.tear = True
         self.dead = False
         n = size // SECTOR
-        self._mem = bytearray(b"\xff" * size)
+        self._mem = bytearray(size)
+        ff = b"\xff" * SECTOR
+        for a in range(0, size, SECTOR):  # one sector at a time: no second chip-sized buffer
+            self._mem[a : a + SECTOR] = ff
         self._erases = [0] * n
         self._f = None
         if path:
@@ -108,10 +115,12 @@ class Flash:
         self.ops = 0
         self.reads = 0
 
-    def arm(self, n, seed=0):
-        # tear operation number n (counted from 0 on this power-on) and die there
+    def arm(self, n, seed=0, tear=True):
+        # die at operation number n (counted from 0 on this power-on): torn (partly applied,
+        # pattern chosen by seed) or, with tear=False, cleanly before it starts
         self.cut_at = n
         self.seed = seed
+        self.tear = tear
 
     def erase_counts(self):
         return list(self._erases)
@@ -162,6 +171,8 @@ class Flash:
         op = self.ops
         self.ops += 1
         if op == self.cut_at:
+            if not self.tear:
+                self._die()
             self._tear_program(addr, buf)
         mem[addr : addr + n] = buf
         self._persist(addr, n)
@@ -174,8 +185,10 @@ class Flash:
         self.ops += 1
         addr = sector * SECTOR
         if op == self.cut_at:
+            if not self.tear:
+                self._die()
             self._tear_erase(addr, sector)
-        self._mem[addr : addr + SECTOR] = b"\xff" * SECTOR
+        self._mem[addr : addr + SECTOR] = _FF
         self._erases[sector] += 1
         self._persist(addr, SECTOR)
         self._persist_count(sector)

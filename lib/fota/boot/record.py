@@ -91,11 +91,9 @@ class Record:
 
     def unpack(self, buf):
         # True when buf holds a valid record (magic and CRC), which is then loaded
+        if not _valid(buf):
+            return False
         f = struct.unpack_from(_FMT, buf, 0)
-        if f[0] != _MAGIC:
-            return False
-        if struct.unpack_from("<I", buf, _CRC_AT)[0] != crc32(buf[:_CRC_AT]) & 0xFFFFFFFF:
-            return False
         for i, k in enumerate(_FIELDS):
             setattr(self, k, f[i + 1])
         self.valid = True
@@ -126,28 +124,32 @@ class RecordStore:
 
     def load(self):
         # Scan both sectors; returns the newest valid Record (or defaults, valid=False).
-        best = Record()
-        probe = Record()
         mv = memoryview(self._buf)
-        newest = -1  # sector holding the newest record
+        best_seq = -1
+        best_at = -1  # partition offset of the newest valid record
+        newest = 0  # sector holding it
         last_used = [-1, -1]  # per sector: index of the last non-erased slot
         for s in (0, 1):
             base = (self.sector + s) * _SECTOR
             for chunk in range(0, _SECTOR, len(self._buf)):
                 self.part.read(base + chunk, mv)
                 for o in range(0, len(self._buf), _SIZE):
-                    slot = (chunk + o) // _SIZE
                     rec = mv[o : o + _SIZE]
-                    if _erased(rec):
+                    if rec[0] == 0xFF and bytes(rec) == _ERASED:
                         continue
-                    last_used[s] = slot
-                    if probe.unpack(rec) and (not best.valid or probe.seq > best.seq):
-                        best = probe.copy()
-                        newest = s
+                    last_used[s] = (chunk + o) // _SIZE
+                    if _valid(rec):
+                        seq = struct.unpack_from("<I", rec, 4)[0]
+                        if seq > best_seq:
+                            best_seq, best_at, newest = seq, base + chunk + o, s
+        best = Record()
+        if best_at >= 0:
+            rec = mv[:_SIZE]
+            self.part.read(best_at, rec)
+            best.unpack(rec)
         self._seq = best.seq if best.valid else 0
-        s = newest if newest >= 0 else 0
-        nxt = last_used[s] + 1
-        self._where = (s, nxt) if nxt < _PER_SECTOR else (1 - s, -1)  # -1: erase first
+        nxt = last_used[newest] + 1
+        self._where = (newest, nxt) if nxt < _PER_SECTOR else (1 - newest, -1)  # -1: erase
         return best
 
     def save(self, rec):
@@ -171,8 +173,9 @@ class RecordStore:
         self._where = (s, nxt) if nxt < _PER_SECTOR else (1 - s, -1)
 
 
-def _erased(mv):
-    for b in mv:
-        if b != 0xFF:
-            return False
-    return True
+_ERASED = b"\xff" * _SIZE
+
+
+def _valid(mv):
+    return (struct.unpack_from("<I", mv, 0)[0] == _MAGIC
+            and struct.unpack_from("<I", mv, _CRC_AT)[0] == crc32(mv[:_CRC_AT]) & 0xFFFFFFFF)
