@@ -3,6 +3,17 @@
 # signature check against trusted keys. Fails closed: anything unexpected is an ImageError
 # carrying the LwM2M Update Result it maps to (5 integrity, 6 unsupported, 2 too big, ...).
 # Split in small modules so that compiling them from source needs little heap at once.
+#
+# Error contract (ImageError.result):
+#   6  not an MCUboot image (magic), encrypted/compressed, --pure Ed25519, only SHA-384/512,
+#      or the expected component (vendor TLV 0xa0, `updraft sign --component`) is not there
+#   5  anything that does not add up: header fields, hash, TLV bounds or magics, a protected
+#      TLV (SEC_CNT, DEPENDENCY, component) found unprotected, no valid signature from a
+#      trusted key (unknown keys are skipped, as MCUboot does), a cut image
+#   2  the image (header sizes, then the TLV area) does not fit slot_size
+#   3  MemoryError while checking the TLVs
+#   13 is the caller's: check_dependencies() / require_dependencies(); downgrade policy too
+#      (compare_versions(), ImageInfo.security_counter).
 # SPDX-License-Identifier: MIT
 import hashlib
 
