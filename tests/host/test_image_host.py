@@ -157,6 +157,11 @@ def test_keygen_refuses_to_overwrite_and_exports(tmp_path):
     assert cli.main(["keygen", "-k", key, "--export-only", "--trusted", mod]) == 0
     assert cli.main(["keygen", "-k", key, "--export-only", "--trusted", mod]) == 0  # no dup
     assert len(_import(mod, "other_rt").KEYS) == 1
+    small = str(tmp_path / "small.py")
+    assert cli.main(["keygen", "-k", key, "--export-only", "--no-tables", "--trusted", small]) == 0
+    (a,), (b,) = keys.from_module(_import(mod, "o2")), keys.from_module(_import(small, "s2"))
+    assert a.tables == b.tables and a.keyhash == b.keyhash  # computed at load instead
+    assert os.path.getsize(small) < os.path.getsize(mod) / 3
     assert os.path.exists(str(tmp_path / "k_trusted.py"))
 
 

@@ -61,7 +61,7 @@ def render(entries):
         out.append("    # %s\n    (\n" % comment)
         for b in (raw, kh):
             out.append("        %s,\n" % bytes_literal(b, 8))
-        out.append("        %s,\n    ),\n" % tables_literal(tables, 8))
+        out.append("        %s,\n    ),\n" % (tables_literal(tables, 8) if tables else "None"))
     out.append(")\n")
     return "".join(out)
 
@@ -78,10 +78,13 @@ def read_module(path):
     return [(comments[i] if i < len(comments) else "key", *k) for i, k in enumerate(ns["KEYS"])]
 
 
-def add_trusted(module_path, pem_path, comment=None):
+def add_trusted(module_path, pem_path, comment=None, tables=True):
     # Add the public key of pem_path to the module (created if missing); returns keyhash.
+    # tables=False leaves the key's multiples out (~2-3 KiB less flash; the board then
+    # computes them when it loads the key: a few ms and the same RAM).
     raw = public_raw(pem_path)
-    raw, kh, tables = entry(raw)
+    raw, kh, tabs = entry(raw)
+    tables = tabs if tables else None
     entries = [e for e in read_module(module_path) if e[2] != kh]
     kind = "ecdsa-p256" if len(raw) == 65 else "ed25519"
     entries.append((comment or "%s %s" % (kind, os.path.basename(pem_path)), raw, kh, tables))
@@ -107,6 +110,8 @@ def main(argv=None):
     ap.add_argument("--export-only", action="store_true",
                     help="do not generate: add the existing KEY to the trusted module")
     ap.add_argument("--force", action="store_true", help="overwrite an existing KEY")
+    ap.add_argument("--no-tables", action="store_true",
+                    help="leave the precomputed key multiples out of the trusted module")
     args = ap.parse_args(argv)
     if not args.export_only:
         if os.path.exists(args.key) and not args.force:
@@ -114,7 +119,7 @@ def main(argv=None):
         generate(args.type, args.key)
         print("wrote %s (%s)" % (args.key, args.type))
     module = args.trusted or default_module(args.key)
-    kh = add_trusted(module, args.key)
+    kh = add_trusted(module, args.key, tables=not args.no_tables)
     print("trusted key %s... added to %s" % (kh[:8].hex(), module))
     return 0
 
