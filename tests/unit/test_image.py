@@ -137,6 +137,7 @@ def test_hash_buffer_sizes():
     data = load("ec")
     for n in (32, 100, 512, 4096):
         assert result(data, buf=bytearray(n)) == 1
+    raises(ValueError, verify, reader(data), keys(), SLOT, "app", bytearray(31))
 
 
 def test_bad_magic():

@@ -49,6 +49,8 @@ def verify(read, keys, slot_size=None, component=None, buf=None):
     # protected area is hashed from the same bytes it is parsed from.
     if buf is None:
         buf = bytearray(BUF_SIZE)
+    elif len(buf) < HEADER_SIZE:
+        raise ValueError("hash buffer under 32 bytes")  # a caller bug, not an image fault
     mv = memoryview(buf)
     hv = mv[:HEADER_SIZE]
     read(0, hv)
