@@ -171,6 +171,7 @@ class BlockPull:
         self.retries = retries
         self._left = retries
         self._first = True
+        self._cb = self._on_response  # one bound method, not one per block
         self.ex = ex = exchange or Exchange()
         # Template: header, token, Uri-Host/Port/Path/Query. Block2 (and Size2 on the
         # first request) are appended per request; nothing else changes between blocks.
@@ -200,7 +201,7 @@ class BlockPull:
         if self._first:
             pos = encode_option(ex.buf, pos, SIZE2 - BLOCK2, b"")  # ask for the total size
         ex.n = pos
-        self.ep.send_exchange(ex, self.peer, self._on_response, True)
+        self.ep.send_exchange(ex, self.peer, self._cb, True)
 
     def _on_response(self, ex, m):
         if m is None:
@@ -217,9 +218,12 @@ class BlockPull:
         if b2 is None:
             if self.offset:
                 return self._done("protocol")  # server ignores Block2: cannot resume
-            num, more, szx = 0, 0, self.szx
+            num = more = 0
+            szx = self.szx
         else:
-            num, more, szx = split(b2)
+            num = b2 >> 4
+            more = b2 & 8
+            szx = b2 & 7
         if szx == _BERT or szx > self.szx and b2 is not None and num:
             return self._done("protocol")
         off = num << (szx + 4)

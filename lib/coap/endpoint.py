@@ -39,6 +39,7 @@ class Exchange:
     # transfer sends every block through the same Exchange and buffer.
     def __init__(self, size=_MTU):
         self.buf = bytearray(size)
+        self.view = memoryview(self.buf)
         self.n = 0
         self.peer = None
         self.mid = 0
@@ -161,7 +162,7 @@ class Endpoint:
             self._inflight.append(ex)
         else:
             ex.done = True  # a NON with nothing to wait for: fire and forget
-        self._send(memoryview(ex.buf)[: ex.n], ex.peer)
+        self._send(ex.view[: ex.n], ex.peer)
 
     def _send(self, data, peer):
         try:
@@ -216,7 +217,7 @@ class Endpoint:
                 ex.deadline = ticks_add(now, ex.timeout)
                 self.stats["retransmits"] += 1
                 log.info("coap: retransmit", ex.retries, "mid", ex.mid, "to", peer_str(ex.peer))
-                self._send(memoryview(ex.buf)[: ex.n], ex.peer)
+                self._send(ex.view[: ex.n], ex.peer)
             else:
                 self._finish(ex, None, "timeout")
 
@@ -284,7 +285,7 @@ class Endpoint:
                         ex.deadline = ticks_add(ticks_ms(), self.params.separate_timeout)
                     else:
                         self._finish(ex, m)
-                elif m.token == ex.token:
+                elif m.token_is(ex.token):
                     self._finish(ex, m)
                 return
         if m.type == RST and self.on_reset is not None:
@@ -292,7 +293,7 @@ class Endpoint:
 
     def _match_token(self, m, peer):
         for ex in self._inflight:
-            if ex.expect_response and ex.peer == peer and ex.token == m.token:
+            if ex.expect_response and ex.peer == peer and m.token_is(ex.token):
                 if m.type == CON:
                     self._ack_and_remember(m.mid, peer)
                 self._finish(ex, m)

@@ -59,12 +59,50 @@ class Message:
         self.type = type
         self.code = code
         self.mid = mid
-        self.token = token
-        self.payload = payload
+        self._token = token
+        self._payload = payload
         self.raw = None
         self._opts = []
+        self._tkl = self._poff = 0
         self._ostart = self._oend = 0
         self._vs = self._ve = 0
+
+    # token and payload of a decoded message are cut from the datagram only when asked
+    # for: the download path compares the token in place and takes the payload once.
+    @property
+    def token(self):
+        t = self._token
+        if t is None:
+            t = self._token = bytes(self.raw[4 : 4 + self._tkl]) if self._tkl else b""
+        return t
+
+    @token.setter
+    def token(self, v):
+        self._token = v
+
+    @property
+    def payload(self):
+        p = self._payload
+        if p is None:
+            p = self._payload = memoryview(self.raw)[self._poff :] if self._poff else b""
+        return p
+
+    @payload.setter
+    def payload(self, v):
+        self._payload = v
+
+    def token_is(self, ref):
+        # Compare the token with ref without cutting it out of the datagram.
+        if self._token is not None:
+            return self._token == ref
+        n = self._tkl
+        if n != len(ref):
+            return False
+        raw = self.raw
+        for i in range(n):
+            if raw[4 + i] != ref[i]:
+                return False
+        return True
 
     # -- building -----------------------------------------------------------------------
     def add(self, num, value):
@@ -106,10 +144,23 @@ class Message:
         n = 0
         k = 0
         while pos < end:
+            # option header, inlined: decode() already checked the whole area
             b = raw[pos]
             pos += 1
-            d, pos = _ext(b >> 4, raw, pos, end)
-            ln, pos = _ext(b & 15, raw, pos, end)
+            d = b >> 4
+            ln = b & 15
+            if d == 13:
+                d = raw[pos] + 13
+                pos += 1
+            elif d == 14:
+                d = ((raw[pos] << 8) | raw[pos + 1]) + 269
+                pos += 2
+            if ln == 13:
+                ln = raw[pos] + 13
+                pos += 1
+            elif ln == 14:
+                ln = ((raw[pos] << 8) | raw[pos + 1]) + 269
+                pos += 2
             n += d
             if n > num:
                 return None
@@ -289,18 +340,22 @@ def encode_option(buf, pos, delta, val):
     if pos + need > len(buf):
         raise CoapError("buffer too small")
     buf[pos] = (dn << 4) | lnib
-    pos += 1
-    for nib, x in ((dn, delta), (lnib, ln)):
-        if nib == 13:
-            buf[pos] = x - 13
-            pos += 1
-        elif nib == 14:
-            x -= 269
-            buf[pos] = x >> 8
-            buf[pos + 1] = x & 0xFF
-            pos += 2
+    pos = _put_ext(buf, pos + 1, dn, delta)
+    pos = _put_ext(buf, pos, lnib, ln)
     buf[pos : pos + ln] = val
     return pos + ln
+
+
+def _put_ext(buf, pos, nib, x):
+    if nib == 13:
+        buf[pos] = x - 13
+        return pos + 1
+    if nib == 14:
+        x -= 269
+        buf[pos] = x >> 8
+        buf[pos + 1] = x & 0xFF
+        return pos + 2
+    return pos
 
 
 def decode(data, msg=None):
@@ -329,8 +384,12 @@ def decode(data, msg=None):
     msg.code = code
     msg.mid = (data[2] << 8) | data[3]
     msg.raw = data
-    msg._opts = []
-    msg.token = bytes(data[4 : 4 + tkl]) if tkl else b""
+    if msg._opts:
+        msg._opts = []
+    msg._tkl = tkl
+    msg._token = None
+    msg._payload = None
+    msg._poff = 0
     pos = 4 + tkl
     msg._ostart = pos
     num = 0
@@ -340,11 +399,38 @@ def decode(data, msg=None):
             if pos + 1 == n:
                 raise CoapError("payload marker without payload")
             msg._oend = pos
-            msg.payload = memoryview(data)[pos + 1 :]
+            msg._poff = pos + 1
             return msg
         pos += 1
-        d, pos = _ext(b >> 4, data, pos, n)
-        ln, pos = _ext(b & 15, data, pos, n)
+        # extended delta / length inlined (no tuple per option: this runs for every block)
+        d = b >> 4
+        ln = b & 15
+        if d >= 13:
+            if d == 15:
+                raise CoapError("reserved option nibble 15")
+            if d == 13:
+                if pos >= n:
+                    raise CoapError("truncated option")
+                d = data[pos] + 13
+                pos += 1
+            else:
+                if pos + 1 >= n:
+                    raise CoapError("truncated option")
+                d = ((data[pos] << 8) | data[pos + 1]) + 269
+                pos += 2
+        if ln >= 13:
+            if ln == 15:
+                raise CoapError("reserved option nibble 15")
+            if ln == 13:
+                if pos >= n:
+                    raise CoapError("truncated option")
+                ln = data[pos] + 13
+                pos += 1
+            else:
+                if pos + 1 >= n:
+                    raise CoapError("truncated option")
+                ln = ((data[pos] << 8) | data[pos + 1]) + 269
+                pos += 2
         num += d
         if num > MAX_OPTION:
             raise CoapError("option number out of range")
@@ -352,5 +438,4 @@ def decode(data, msg=None):
         if pos > n:
             raise CoapError("option runs past the datagram")
     msg._oend = n
-    msg.payload = b""
     return msg
