@@ -24,7 +24,7 @@ INTERNAL_ERROR = const(0xA0)
 class LwError(Exception):
     # An operation refused with a CoAP code (4.00, 4.04, 4.05, ...).
     def __init__(self, code, why=""):
-        Exception.__init__(self, why)
+        super().__init__(why)
         self.code = code
         self.why = why
 

@@ -184,6 +184,7 @@ class Registry:
         except LwError:
             o.data.pop(iid, None)  # a refused create leaves nothing behind
             raise
+        self.changed((o.ID,))
         self._structure()
         return iid
 
@@ -193,6 +194,7 @@ class Registry:
         o = self.obj(path[0])
         self._inst(o, path[1])
         o.delete(path[1])
+        self.changed(path)  # observers of the instance get 4.04, of the object a new list
         self._structure()
 
     def _structure(self):

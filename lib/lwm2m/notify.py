@@ -1,0 +1,179 @@
+# Write-Attributes and the notifications they drive (LwM2M 1.1 5.1.2, spec 3.3): pmin, pmax,
+# gt, lt, st, epmin, epmax stored per path and inherited object -> instance -> resource,
+# with the server's default pmin/pmax (/1/x/2, /1/x/3). One ticker for all observations:
+# nothing is scheduled per change.
+# SPDX-License-Identifier: MIT
+from port import ticks_ms, ticks_add, ticks_diff
+from port import log
+from coap.message import Message
+from lwm2m.obj import LwError, BAD_REQUEST
+
+NAMES = ("pmin", "pmax", "gt", "lt", "st", "epmin", "epmax")
+_NUMERIC = ("int", "uint", "float", "time")
+
+
+class Watch:
+    # What one observation needs beyond the CoAP observer: its path, format, and state.
+    def __init__(self, path, cf, value):
+        self.path = path
+        self.cf = cf
+        self.last = ticks_ms()
+        self.value = value  # last numeric value sent (for gt/lt/st)
+        self.pending = False
+
+
+class Notifier:
+    def __init__(self, registry, observers, render, default_periods=None):
+        # render(path, cf) -> (code, payload) for a notification; default_periods() ->
+        # (pmin, pmax) in seconds from the Server object, or (0, None).
+        self.registry = registry
+        self.obs = observers
+        self.render = render
+        self.default_periods = default_periods
+        self.attrs = {}
+        registry.on_change = self.changed
+
+    # -- attributes -------------------------------------------------------------------
+    def write_attributes(self, path, query):
+        # query: ["pmin=10", "gt=5", "st"]; a name without value clears it. Validates before
+        # storing anything (4.00 on any error, nothing changed).
+        new = dict(self.attrs.get(path, {}))
+        for q in query:
+            k, _, v = q.partition("=")
+            if k not in NAMES:
+                raise LwError(BAD_REQUEST, "unknown attribute " + k)
+            if not v:
+                new.pop(k, None)
+                continue
+            try:
+                x = float(v) if k in ("gt", "lt", "st") else int(v)
+            except ValueError:
+                raise LwError(BAD_REQUEST, "bad attribute value")
+            if x < 0 and k not in ("gt", "lt"):
+                raise LwError(BAD_REQUEST, "negative period")
+            new[k] = x
+        if ("gt" in new or "lt" in new or "st" in new) and (
+            len(path) < 3 or self.registry.kind(path) not in _NUMERIC
+        ):
+            raise LwError(BAD_REQUEST, "gt/lt/st need a numeric resource")
+        if "gt" in new and "lt" in new:
+            if not new["lt"] < new["gt"] or new["lt"] + 2 * new.get("st", 0) >= new["gt"]:
+                raise LwError(BAD_REQUEST, "need lt + 2*st < gt")
+        if "pmax" in new and "pmin" in new and new["pmax"] < new["pmin"]:
+            raise LwError(BAD_REQUEST, "pmax < pmin")
+        if new:
+            self.attrs[path] = new
+        else:
+            self.attrs.pop(path, None)
+
+    def attrs_of(self, path):
+        # Attributes written at exactly this level, for Discover (fixed order).
+        a = self.attrs.get(path)
+        if not a:
+            return ()
+        return tuple((k, _num(a[k])) for k in NAMES if k in a)
+
+    def effective(self, path):
+        # Inherited attributes: object, then instance, then resource level override.
+        out = {}
+        for i in range(1, len(path) + 1):
+            a = self.attrs.get(tuple(path[:i]))
+            if a:
+                out.update(a)
+        if "pmin" not in out or "pmax" not in out:
+            dmin, dmax = self.default_periods() if self.default_periods else (0, None)
+            out.setdefault("pmin", dmin)
+            if dmax:
+                out.setdefault("pmax", dmax)
+        return out
+
+    # -- observations -----------------------------------------------------------------
+    def watch(self, path, cf, records):
+        return Watch(path, cf, _numeric_value(records))
+
+    def changed(self, path):
+        hit = False
+        for o in self.obs.items:
+            w = o.info
+            if isinstance(w, Watch) and (_under(path, w.path) or _under(w.path, path)):
+                w.pending = True
+                hit = True
+        if hit:
+            self.tick(ticks_ms())  # send now what pmin allows; the rest waits for deadline()
+
+    def deadline(self):
+        best = None
+        for o in self.obs.items:
+            w = o.info
+            if not isinstance(w, Watch):
+                continue
+            a = self.effective(w.path)
+            d = None
+            if w.pending:
+                d = ticks_add(w.last, int(a.get("pmin", 0) * 1000))
+            pmax = a.get("pmax")
+            if pmax:
+                dm = ticks_add(w.last, int(pmax * 1000))
+                d = dm if d is None or ticks_diff(dm, d) < 0 else d
+            if d is not None and (best is None or ticks_diff(d, best) < 0):
+                best = d
+        return best
+
+    def tick(self, now):
+        for o in list(self.obs.items):
+            w = o.info
+            if not isinstance(w, Watch):
+                continue
+            a = self.effective(w.path)
+            since = ticks_diff(now, w.last)
+            pmax = a.get("pmax")
+            forced = bool(pmax) and since >= pmax * 1000
+            if not forced and not (w.pending and since >= a.get("pmin", 0) * 1000):
+                continue
+            self._send(o, w, a, forced, now)
+
+    def _send(self, o, w, a, forced, now):
+        w.pending = False
+        try:
+            code, payload, value = self.render(w.path, w.cf)
+        except LwError as e:
+            code, payload, value = e.code, b"", None
+        if not forced and code >> 5 == 2 and not _crossed(a, w.value, value):
+            return  # a change too small for gt/lt/st: not worth a notification
+        m = Message(code=code, payload=payload)
+        if code >> 5 == 2:
+            m.add(12, w.cf)
+        w.last = now
+        if value is not None:
+            w.value = value
+        self.obs.notify(o, m)
+        log.debug("notify", w.path, len(payload), "bytes")
+
+
+def _under(path, base):
+    return len(path) >= len(base) and tuple(path[: len(base)]) == tuple(base)
+
+
+def _num(x):
+    return int(x) if isinstance(x, float) and x == int(x) else x
+
+
+def _numeric_value(records):
+    if len(records) == 1:
+        v = records[0][1]
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return v
+    return None
+
+
+def _crossed(a, old, new):
+    # LwM2M 5.1.2: with gt/lt/st set on a numeric resource, notify only when the value
+    # crosses gt or lt, or moved by at least st; without them any change counts.
+    if not ("gt" in a or "lt" in a or "st" in a) or old is None or new is None:
+        return True
+    for k in ("gt", "lt"):
+        t = a.get(k)
+        if t is not None and (old <= t) != (new <= t):
+            return True
+    st = a.get("st")
+    return st is not None and abs(new - old) >= st

@@ -1,0 +1,193 @@
+# Device management operations over CoAP (LwM2M 1.1 6.3, spec 3.2): the endpoint's request
+# handler. Maps GET/PUT/POST/DELETE on /o/i/r/ri to Read, Discover, Observe, Write,
+# Write-Attributes, Execute, Create and Delete, negotiates content formats, and answers
+# every refusal with its 4.xx code. Large writes arrive block-wise (Block1).
+# SPDX-License-Identifier: MIT
+from port import const
+from port import log
+from coap import const as C
+from coap.message import Message
+from coap.block import Block1Receiver
+from lwm2m import formats
+from lwm2m.formats import FormatError, link
+from lwm2m.obj import LwError, M
+from lwm2m.registry import parse_execute_args
+
+_SMALL_WRITE = const(4096)  # block-wise writes to ordinary resources are assembled up to this
+
+
+class Ops:
+    def __init__(self, registry, observers, notifier):
+        self.reg = registry
+        self.obs = observers
+        self.notifier = notifier
+        self.schedule = None  # schedule(fn): run fn after the response went out
+        self._rx = {}  # path -> Block1Receiver (Block1 writes in progress)
+
+    def __call__(self, req, peer):
+        try:
+            path = _parse_path(req.path())
+            if path is None:
+                return Message(code=C.NOT_FOUND)
+            code = req.code
+            if code == C.GET:
+                return self._get(req, peer, path)
+            if code == C.PUT:
+                return self._put(req, peer, path)
+            if code == C.POST:
+                return self._post(req, peer, path)
+            if code == C.DELETE:
+                self.reg.delete(path)
+                return Message(code=C.DELETED)
+            return Message(code=C.METHOD_NOT_ALLOWED)
+        except LwError as e:
+            if e.why:
+                log.info("lwm2m:", C.code_str(e.code), e.why)
+            return Message(code=e.code)
+        except FormatError as e:
+            log.warning("lwm2m: bad payload:", e)
+            return Message(code=C.BAD_REQUEST)
+
+    # -- GET: Read, Discover, Observe ---------------------------------------------------
+    def _get(self, req, peer, path):
+        accept = req.opt_uint(C.ACCEPT)
+        obs = req.opt_uint(C.OBSERVE)
+        if accept == formats.LINK:
+            if obs is not None:
+                return Message(code=C.METHOD_NOT_ALLOWED)
+            links = self.reg.discover_links(path, self.notifier.attrs_of)
+            return Message(code=C.CONTENT, payload=link.encode(links)).add(C.CONTENT_FORMAT, formats.LINK)
+        records = self.reg.read(path)
+        cf, payload = self.encode(path, records, accept)
+        m = Message(code=C.CONTENT, payload=payload).add(C.CONTENT_FORMAT, cf)
+        if obs is not None:
+            w = self.notifier.watch(path, cf, records) if obs == 0 else None
+            seq = self.obs.register(req, peer, path, w)
+            if seq is not None:
+                m.add(C.OBSERVE, seq)
+        return m
+
+    def encode(self, path, records, accept):
+        # -> (content format, payload). Without Accept: text/plain (opaque for opaque) for
+        # one single-instance resource, TLV for everything else (what 1.0 servers expect).
+        kind = self.reg.kind
+        if accept is None:
+            if len(path) >= 3 and len(records) == 1 and len(records[0][0]) == len(path):
+                accept = formats.OPAQUE if kind(path) == "opaque" else formats.TEXT
+            else:
+                accept = formats.LWM2M_TLV
+        codec = formats.codec(accept)
+        if codec is None or accept == formats.LINK:
+            raise LwError(C.NOT_ACCEPTABLE, "format %d not offered" % accept)
+        if codec.SINGLE and (len(path) < 3 or len(records) != 1 or len(records[0][0]) != len(path)):
+            raise LwError(C.NOT_ACCEPTABLE, "single-value format for many values")
+        try:
+            return accept, codec.encode(records, path, kind)
+        except FormatError as e:
+            raise LwError(C.NOT_ACCEPTABLE, str(e))
+
+    def render(self, path, cf):
+        # A notification's body (lwm2m/notify.py): (code, payload, numeric value or None)
+        records = self.reg.read(path)
+        _, payload = self.encode(path, records, cf)
+        v = records[0][1] if len(records) == 1 else None
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            v = None
+        return C.CONTENT, payload, v
+
+    # -- PUT: Write (replace) or Write-Attributes -------------------------------------
+    def _put(self, req, peer, path):
+        cf = req.opt_uint(C.CONTENT_FORMAT)
+        if cf is None and not req.has(C.BLOCK1):
+            # no payload format: Write-Attributes (LwM2M 1.1 6.3.6)
+            self.notifier.write_attributes(path, req.query())
+            return Message(code=C.CHANGED)
+        return self._write(req, peer, path, cf, True)
+
+    def _write(self, req, peer, path, cf, replace):
+        if len(path) < 2:
+            raise LwError(C.METHOD_NOT_ALLOWED, "write on an object")
+        codec = formats.codec(cf) if cf is not None else None
+        if codec is None or cf == formats.LINK:
+            raise LwError(C.UNSUPPORTED_CONTENT_FORMAT, "content format %s" % cf)
+        stream = self._stream(path, cf)
+        if stream is not None:
+            return stream.handle(req, peer)
+        if req.has(C.BLOCK1):
+            return self._block_write(req, peer, path, codec, replace)
+        records = codec.decode(req.payload, path, self.reg.kind)
+        self.reg.write(path, records, replace)
+        return Message(code=C.CHANGED)
+
+    def _stream(self, path, cf):
+        # An object may take a resource's body as a stream (the firmware Package): it
+        # returns a Block1Receiver-like object from stream(iid, rid, cf).
+        if len(path) != 3:
+            return None
+        o = self.reg.obj(path[0])
+        fn = getattr(o, "stream", None)
+        return fn(path[1], path[2], cf) if fn is not None else None
+
+    def _block_write(self, req, peer, path, codec, replace):
+        rx = self._rx.get(path)
+        if rx is None:
+            rx = self._rx[path] = Block1Receiver(_Buffer(), _SMALL_WRITE)
+        resp = rx.handle(req, peer)
+        if rx.complete and resp.code == C.CHANGED:
+            del self._rx[path]
+            records = codec.decode(bytes(rx.sink.data), path, self.reg.kind)
+            self.reg.write(path, records, replace)
+        elif not rx.active:
+            self._rx.pop(path, None)
+        return resp
+
+    # -- POST: Execute, partial update, Create ----------------------------------------
+    def _post(self, req, peer, path):
+        if len(path) == 1:
+            cf = req.opt_uint(C.CONTENT_FORMAT)
+            codec = formats.codec(formats.LWM2M_TLV if cf is None else cf)
+            if codec is None:
+                raise LwError(C.UNSUPPORTED_CONTENT_FORMAT, "content format %s" % cf)
+            records = codec.decode(req.payload, path, self.reg.kind) if req.payload else []
+            iid = self.reg.create(path, records)
+            return Message(code=C.CREATED).add(C.LOCATION_PATH, str(path[0])).add(C.LOCATION_PATH, str(iid))
+        if len(path) == 3 and self.reg.flags(path) & 4:
+            try:
+                args = parse_execute_args(bytes(req.payload).decode())
+            except UnicodeError:
+                raise LwError(C.BAD_REQUEST, "execute arguments not text")
+            self.reg.execute(path, args)
+            return Message(code=C.CHANGED)
+        if len(path) == 3 and self.reg.flags(path) & M == 0:
+            raise LwError(C.METHOD_NOT_ALLOWED, "resource not executable")
+        return self._write(req, peer, path, req.opt_uint(C.CONTENT_FORMAT), False)
+
+
+class _Buffer:
+    # Block1 sink for small writes (a few KiB at most, bounded by _SMALL_WRITE).
+    def begin(self, size):
+        self.data = bytearray()
+
+    def write(self, off, data):
+        self.data[off:] = data
+
+    def end(self):
+        pass
+
+
+def _parse_path(segs):
+    # ("3", "0", "1") -> (3, 0, 1); None when not an LwM2M data-model path.
+    if not 1 <= len(segs) <= 4:
+        return None
+    out = []
+    for s in segs:
+        if not s or len(s) > 5:
+            return None
+        for c in s:
+            if not "0" <= c <= "9":
+                return None
+        v = int(s)
+        if v >= 65535:  # MAX_ID is reserved
+            return None
+        out.append(v)
+    return tuple(out)
