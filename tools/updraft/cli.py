@@ -21,10 +21,31 @@ def _sign(args):
     return sign.main(args.rest)
 
 
+def _server(args):
+    from updraft.devserver import main
+
+    return main.main(args.rest)
+
+
+def _sim(args):
+    from updraft import sim
+
+    return sim.main(args.rest)
+
+
+def _demo(args):
+    from updraft import demo
+
+    return demo.main(args.rest)
+
+
 VERBS = {
     "keygen": (_keygen, "make an image signing key and the device trusted-keys module"),
     "sign": (_sign, "sign an image (MCUboot/imgtool) with version, component, dependencies"),
     "bench": (_bench, "run the benchmarks, write bench/latest.json and print a table"),
+    "server": (_server, "the dev LwM2M server (CoAP registration + DM) with a JSON API"),
+    "sim": (_sim, "a simulated board: boot.py then main.py under CPython or MicroPython, restart on reset"),
+    "demo": (_demo, "dev server + simulated board: register, read /3/0, observe, stop"),
 }
 
 
