@@ -130,6 +130,10 @@ class Server(Object):
         for rid, key in KEYS:
             if key in values:
                 inst[rid] = check(rid, values[key], self.bindings)
+        for key, v in DEFAULTS:
+            rid = _rid(key)
+            if rid not in inst:
+                inst[rid] = v
         self.data[iid] = inst
         return iid
 
@@ -212,6 +216,13 @@ class Server(Object):
         # res 17-20; the timer doubles per attempt within a sequence.
         return (self.value(iid, _RETRY_COUNT, 5), self.value(iid, _RETRY_TIMER, 60),
                 self.value(iid, _SEQ_DELAY, 86400), self.value(iid, _SEQ_RETRY, 1))
+
+
+def _rid(key):
+    for r, k in KEYS:
+        if k == key:
+            return r
+    return None
 
 
 def _key(rid):
