@@ -57,3 +57,41 @@ def network_info():
     # Honest loopback values: bearer 41 (Ethernet-like wired), no radio signal.
     return {"bearer": 41, "available": (41,), "rssi": 0, "link_quality": 0,
             "ips": ("127.0.0.1",), "router_ips": ()}
+
+
+
+def mount_app(part, start, size, geometry, required=None):
+    # CPython's stand-in for mounting the app slot (no vfs module here): unpack the LittleFS
+    # image at [start, start+size) of `part` (the payload of a verified app image) into
+    # <state dir>/app, a fresh copy each boot, and put that first on sys.path. geometry:
+    # (block, read, prog, cache, lookahead) as fota.boot.appfs builds images. Needs
+    # littlefs-python (tools/requirements.txt); without it nothing is mounted (None), or
+    # ImportError when `required`. The copy is plain files: unlike a board's read-only
+    # mount, the host could change it; the sim never does.
+    try:
+        import littlefs
+    except ImportError:
+        if required:
+            raise
+        return None
+    import shutil
+
+    block, rd, prog, cache, look = geometry
+    data = bytearray(size)
+    part.read(start, memoryview(data))
+    fs = littlefs.LittleFS(
+        context=littlefs.UserContext(buffer=data), block_size=block, block_count=size // block,
+        read_size=rd, prog_size=prog, cache_size=cache, lookahead_size=look)
+    dst = os.path.abspath(state_dir() + "/app")
+    shutil.rmtree(dst, ignore_errors=True)
+    for top, dirs, files in fs.walk("/"):
+        rel = top.strip("/")
+        os.makedirs(os.path.join(dst, rel), exist_ok=True)
+        for name in files:
+            with fs.open(top.rstrip("/") + "/" + name, "rb") as src:
+                body = src.read()
+            with open(os.path.join(dst, rel, name), "wb") as out:
+                out.write(body)
+    if dst not in sys.path:
+        sys.path.insert(0, dst)
+    return dst

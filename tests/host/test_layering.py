@@ -11,6 +11,7 @@ BOOT_SAFE = ("port", "fota.image", "fota.slots", "fota.boot", "fota.journal", "f
 # (module prefix, allowed import prefixes); the longest matching prefix wins.
 RULES = (
     ("port", ("port",)),
+    ("port.host", ("port", "littlefs", "shutil")),  # CPython's app mount (host only)
     ("coap", ("port", "coap")),
     ("lwm2m", ("port", "coap", "lwm2m")),
     ("lwm2m.objects.firmware", ("port", "coap", "lwm2m", "fota.update", "fota.const")),

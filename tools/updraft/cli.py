@@ -21,6 +21,12 @@ def _sign(args):
     return sign.main(args.rest)
 
 
+def _pack(args):
+    from updraft import pack
+
+    return pack.main(args.rest)
+
+
 def _server(args):
     from updraft.devserver import main
 
@@ -42,6 +48,7 @@ def _demo(args):
 VERBS = {
     "keygen": (_keygen, "make an image signing key and the device trusted-keys module"),
     "sign": (_sign, "sign an image (MCUboot/imgtool) with version, component, dependencies"),
+    "pack": (_pack, "pack a directory of .py/.mpy files into an app image (LittleFS) to sign"),
     "bench": (_bench, "run the benchmarks, write bench/latest.json and print a table"),
     "server": (_server, "the dev LwM2M server (CoAP registration + DM) with a JSON API"),
     "sim": (_sim, "a simulated board: boot.py then main.py under CPython or MicroPython, restart on reset"),

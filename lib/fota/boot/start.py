@@ -4,8 +4,14 @@
 #
 # Partitions (partitions.csv / port.flash.DEFAULT_TABLE): bootctl (two sectors of boot
 # record), app_a and app_b. Trusted keys: the module written by `updraft keygen --trusted
-# lib/trusted_keys.py` (imported by name, so a board can freeze it). On the host the chip is
-# <state dir>/flash.bin, persisted across simulated resets.
+# lib/trusted_keys.py` (imported by name, so a board can freeze it; the host board also finds
+# it in its state dir). On the host the chip is <state dir>/flash.bin, persisted across
+# simulated resets.
+#
+# The app slot's payload is a LittleFS image (fota.boot.appfs) mounted read-only at /app and
+# put first on sys.path: on the boards and on the MicroPython unix port by vfs.VfsLfs2, on
+# CPython (no vfs) by port.host.mount_app, which unpacks the verified image into <state
+# dir>/app with littlefs-python, or mounts nothing when that package is missing.
 import sys
 
 from fota.boot import Boot
@@ -14,6 +20,8 @@ from fota.boot.record import RecordStore
 KEYS_MODULE = "trusted_keys"
 APP_MOUNT = "/app"
 selected = None  # the Selection of this boot, for main.py
+mounted = None  # where the selected app is on sys.path (APP_MOUNT or the host copy), or None
+_boot = None
 
 
 def partitions():
@@ -32,7 +40,16 @@ def partitions():
 def trusted_keys(name=KEYS_MODULE):
     from fota.crypto.keys import from_module
 
-    return from_module(__import__(name))
+    try:
+        mod = __import__(name)
+    except ImportError:
+        if sys.platform == "esp32":
+            raise
+        from port.board import state_dir  # the host board keeps its provisioning there
+
+        sys.path.append(state_dir())
+        mod = __import__(name)
+    return from_module(mod)
 
 
 def make_boot(keys=None):
@@ -40,43 +57,45 @@ def make_boot(keys=None):
     return Boot(RecordStore(bootctl), slots, keys if keys is not None else trusted_keys())
 
 
-def run(keys=None):
-    # The whole of boot.py's work; returns the Selection. Raises on a broken board setup
-    # (boot.py catches that and carries on from the filesystem).
-    global selected
-    selected = make_boot(keys).power_on()
-    if selected.verified and sys.implementation.name == "micropython" and sys.platform != "linux":
-        mount(selected)
+def boot():
+    # The Boot of this power-on (for confirm() and last_update_outcome() in the firmware).
+    global _boot
+    if _boot is None:
+        _boot = make_boot()
+    return _boot
+
+
+def run(keys=None, mount=None):
+    # The whole of boot.py's work; returns the Selection. mount: None mounts the selected app
+    # where the runtime can (see the header), False never, True always tries. Raises on a
+    # broken board setup (boot.py catches that and carries on from the filesystem); a slot
+    # that verifies but does not mount is reported, not raised: the selection stands (a trial
+    # that cannot run its app never confirms, and rolls back).
+    global selected, mounted, _boot
+    _boot = make_boot(keys)
+    selected = _boot.power_on()
+    mounted = None
+    if selected.verified and mount is not False:
+        try:
+            mounted = mount_app(selected, mount)
+        except Exception as e:
+            print("boot: app slot %d not mounted: %r" % (selected.slot, e))
     return selected
 
 
-class SlotDevice:
-    # Read-only block device over the payload of an app slot (after the MCUboot header, which
-    # imgtool --header-size 0x1000 makes a whole sector), for vfs.VfsLfs2.
-    def __init__(self, part, start, size):
-        self.part = part
-        self.start = start
-        self.blocks = size // 4096
+def mount_app(sel, force=None):
+    from fota.boot import appfs
 
-    def readblocks(self, block, buf, off=0):
-        self.part.read(self.start + block * 4096 + off, buf)
+    if appfs.can_mount():
+        appfs.mount(sel.part, sel.info, APP_MOUNT)
+        return APP_MOUNT
+    if sys.platform in ("linux", "darwin", "win32"):  # CPython on the host
+        from port.host import mount_app
 
-    def writeblocks(self, block, buf, off=None):
-        raise OSError(30)  # EROFS: a slot only changes through a verified update
-
-    def ioctl(self, op, arg):
-        if op == 4:
-            return self.blocks
-        if op == 5:
-            return 4096
-        return 0
-
-
-def mount(sel):
-    # Mount the selected slot's LittleFS payload at /app, first on sys.path.
-    import vfs
-
-    info = sel.info
-    dev = SlotDevice(sel.part, info.hdr_size, info.img_size)
-    vfs.mount(vfs.VfsLfs2(dev, readonly=True), APP_MOUNT, readonly=True)
-    sys.path.insert(0, APP_MOUNT)
+        info = sel.info
+        if info.img_size % appfs.BLOCK:
+            raise ValueError("app image not a whole number of 4096-byte blocks")
+        geometry = (appfs.BLOCK, appfs.READ_SIZE, appfs.PROG_SIZE, appfs.CACHE_SIZE,
+                    appfs.LOOKAHEAD)
+        return mount_app(sel.part, info.hdr_size, info.img_size, geometry, force)
+    return None
