@@ -224,12 +224,13 @@ def _read_store(d):
 
 def _read(path, limit):
     # -> parsed JSON, or None when the file is missing, too large or not JSON
+    # Size first: read(limit) would allocate the whole limit on MicroPython.
     try:
+        if os.stat(path)[6] > limit:
+            return None
         with open(path, "rb") as f:
-            data = f.read(limit + 1)
+            data = f.read()
     except OSError:
-        return None
-    if len(data) > limit:
         return None
     try:
         return json.loads(data.decode())
