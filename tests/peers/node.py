@@ -4,9 +4,11 @@
 #   node.py serve PORT SECONDS                          -> serves until POST /stop or time out
 # serve resources: /upload (Block1 into a SHA-256 sink; prints "UPLOAD <bytes> <sha256>"),
 # /obs (observable counter, notifies every 50 ms), /obs-count, /big (64 KiB, Block2), /stop.
+import os
 import sys
 
-sys.path.insert(0, "lib")
+# UPDRAFT_LIB points at a precompiled (.mpy) copy of lib/ for heap measurements
+sys.path.insert(0, os.getenv("UPDRAFT_LIB") or "lib")
 import binascii
 import hashlib
 

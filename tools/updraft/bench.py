@@ -121,6 +121,38 @@ def coap_pull(runs=5):
     return res
 
 
+def pull_heap():
+    # Smallest MicroPython heap for a whole 1 MiB pull (SHA-256 sink), lib/ as .mpy: what a
+    # board with lib/ frozen or precompiled needs for the download path.
+    from updraft import mpy
+
+    server = _need("coap-server-notls")
+    client = _need("coap-client-notls")
+    port = _free_port()
+    srv = subprocess.Popen([server, "-A", "127.0.0.1", "-p", str(port), "-d", "4", "-v", "0"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            f = os.path.join(tmp, "fw.bin")
+            with open(f, "wb") as fh:
+                fh.write(random.Random(1).randbytes(MIB))
+            time.sleep(0.2)
+            subprocess.run([client, "-m", "put", "-b", "1024", "-f", f, "coap://127.0.0.1:%d/fw" % port],
+                           check=True, capture_output=True, timeout=120)
+            lib = mpy.build(os.path.join(tmp, "mpy"))
+            env = dict(os.environ, UPDRAFT_LIB=lib)
+
+            def ok(p):
+                return ("RESULT None %d" % MIB) in p.stdout
+
+            heap = mpy.min_heap([NODE, "pull", "127.0.0.1", str(port), "fw", "6"], ok, env=env)
+    finally:
+        srv.terminate()
+        srv.wait(5)
+    return {"micropython_min_heap_bytes": heap, "lib": ".mpy (mpy-cross)", "block": 1024,
+            "note": "includes the driver script compiled from source"}
+
+
 def _image_verify():
     try:
         from updraft import bench_image
@@ -131,6 +163,7 @@ def _image_verify():
 
 SECTIONS = (
     ("coap_pull_1mib", coap_pull),
+    ("coap_pull_1mib_heap", pull_heap),
     ("verify_1mib", _image_verify),
 )
 
