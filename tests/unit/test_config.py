@@ -137,7 +137,8 @@ def test_corrupt_main_falls_back_to_provisioning():
     reg, _, _, _ = _boot()
     _write(reg, 1, 120)
     for junk in (b"", b"\x00" * 40, b"\xff\xfe{", b'{"v": 1, "servers": {"1": ', b"[1, 2]",
-                 b'{"v": 9, "servers": {}}', b'{"v": 1, "servers": {"1": {"set": 5}}}'):
+                 b'{"v": 9, "servers": {}}', b'{"v": 1, "servers": {"1": {"set": 5}}}',
+                 open(d + "/lwm2m.json", "rb").read() + b" " * 5000):  # oversized
         with open(d + "/lwm2m.json", "wb") as f:
             f.write(junk)
         reg2, cfg, _, _ = _boot()
