@@ -19,9 +19,11 @@ RULES = (
     ("fota", BOOT_SAFE + ("fota.const",)),
     ("fota.update", BOOT_SAFE + ("fota.const", "fota.download", "fota.push")),
     ("fota.push", BOOT_SAFE + ("fota.const", "coap")),
-    ("fota.download", ("port", "fota.const", "fota.download", "fota.journal")),
+    ("fota.download", ("port", "fota.const", "fota.download", "fota.journal", "coap.uri")),
     ("fota.download.coap", ("port", "fota.const", "fota.download", "coap")),
     ("boot", ("port", "fota.boot")),
+    # the device agent (lib/agent.py): wires the LwM2M client, FOTA and boot confirmation
+    ("agent", ("port", "coap", "lwm2m", "fota")),
 )
 STDLIB = {
     "traceback",
