@@ -81,7 +81,8 @@ def mount_app(part, start, size, geometry, required=None):
     part.read(start, memoryview(data))
     fs = littlefs.LittleFS(
         context=littlefs.UserContext(buffer=data), block_size=block, block_count=size // block,
-        read_size=rd, prog_size=prog, cache_size=cache, lookahead_size=look)
+        read_size=rd, prog_size=prog, cache_size=cache, lookahead_size=look, mount=False)
+    fs.mount()  # explicitly: LittleFS(mount=True) formats what it cannot mount
     dst = os.path.abspath(state_dir() + "/app")
     shutil.rmtree(dst, ignore_errors=True)
     for top, dirs, files in fs.walk("/"):

@@ -1,0 +1,80 @@
+# A host board for test_boot_e2e.py, run as one process per step on CPython or the MicroPython
+# unix port, with UPDRAFT_STATE set to the board's state dir (flash.bin, trusted_keys.py):
+#   e2e_board.py ROOT factory IMG    flash IMG into app_a as the factory does (nothing else)
+#   e2e_board.py ROOT update IMG     stream IMG through fota.slots.ab into the free slot in
+#                                    1 KiB blocks, verify, activate (prints UPDATE ok|<result>)
+#   e2e_board.py ROOT poweron [confirm]
+#                                    a power-on: ROOT/boot.py, then a tiny main in the same
+#                                    interpreter (as a board runs main.py) printing what it sees
+# SPDX-License-Identifier: MIT
+import sys
+
+ROOT = sys.argv[1]
+sys.path.insert(0, ROOT + "/lib")
+
+MAIN = """
+import fota.boot.start as start
+sel = start.selected
+print("SEL", sel.slot, int(sel.trial), int(sel.verified), sel.action,
+      sel.info.version_str() if sel.info else None)
+print("MOUNT", start.mounted)
+try:
+    import hello
+    print("HELLO", hello.V, hello.__file__)
+except ImportError as e:
+    print("HELLO none", repr(e))
+if CONFIRM:
+    print("CONFIRM", start.boot().confirm())
+print("OUTCOME", start.boot().last_update_outcome())
+"""
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def factory(img):
+    from port.board import state_dir
+    from port.flash import SECTOR, Flash
+
+    part = Flash(path=state_dir() + "/flash.bin").partition("app_a")
+    for s in range((len(img) + SECTOR - 1) // SECTOR):
+        part.erase(s)
+    part.write(0, img)
+    print("FACTORY ok")
+
+
+def update(img):
+    import fota.boot.start as start
+    from fota.const import FotaError
+    from fota.slots.ab import ABWriter
+
+    boot = start.make_boot()
+    w = ABWriter(boot, boot.keys)
+    try:
+        w.open(len(img))
+        for off in range(0, len(img), 1024):
+            w.write(off, img[off : off + 1024])
+        info = w.finish()
+        w.activate()
+        print("UPDATE ok", w.slot, info.version_str())
+    except FotaError as e:
+        w.abort()
+        print("UPDATE", e.result)
+
+
+def poweron(confirm):
+    g = {"__name__": "__main__", "__file__": "boot.py"}
+    exec(compile(read(ROOT + "/boot.py").decode(), "boot.py", "exec"), g)
+    g["CONFIRM"] = confirm
+    exec(compile(MAIN, "main.py", "exec"), g)
+
+
+cmd = sys.argv[2]
+if cmd == "factory":
+    factory(read(sys.argv[3]))
+elif cmd == "update":
+    update(read(sys.argv[3]))
+elif cmd == "poweron":
+    poweron(sys.argv[3:] == ["confirm"])
