@@ -110,6 +110,7 @@ class Registry:
         self._inst(o, path[1])
         iid = path[1]
         plan = {}
+        check = getattr(o, "check", None)  # an object's value validation (no side effects)
         for rp, value in records:
             if len(rp) < 3 or rp[0] != path[0] or rp[1] != iid:
                 raise LwError(BAD_REQUEST, "record outside the target")
@@ -120,6 +121,8 @@ class Registry:
                 raise LwError(NOT_FOUND, "no such resource")
             if not r[1] & W:
                 raise LwError(METHOD_NOT_ALLOWED, "resource not writable")
+            if check is not None and value != ():
+                value = check(iid, r[0], value)
             if r[1] & M:
                 lst = plan.setdefault(r[0], [])
                 if len(rp) == 4:

@@ -292,3 +292,14 @@ def test_connmon_update_notifies_changes():
     assert seen == [(4, 0, 2), (4, 0, 4)]
     assert reg.read((4, 0, 4)) == [((4, 0, 4, 0), "10.0.0.2"), ((4, 0, 4, 1), "fe80::2")]
     assert cm.update() == []
+
+
+def test_multi_resource_write_with_one_bad_value_changes_nothing():
+    # the registry validates every value (Object.check) before applying any of them
+    reg, _, srv, _, _ = _registry()
+    before = srv.lifetime(0)
+    recs = [((1, 0, 1), 120), ((1, 0, 7), "T")]
+    assert _code(reg.write, (1, 0), recs, False) == 0x80
+    assert srv.lifetime(0) == before and srv.binding(0) == "U"
+    reg.write((1, 0), [((1, 0, 1), 120)], False)
+    assert srv.lifetime(0) == 120
