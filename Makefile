@@ -7,9 +7,11 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the tests talk to (real peers): libcoap's coap-client/coap-server.
 APT_PKGS := libcoap3-bin
 
-.PHONY: setup system-deps test test-host test-unix mpy bench demo clean
+NODELIB := tests/peers/nodelib
 
-setup: system-deps $(STAMP)
+.PHONY: setup system-deps node-peers test test-host test-unix mpy bench demo clean
+
+setup: system-deps $(STAMP) node-peers
 
 $(STAMP): tools/requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,6 +25,14 @@ system-deps:
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# lwm2m-node-lib, the npm LwM2M server our client is tested against (versions pinned by the
+# committed package-lock.json; node and npm from Debian when missing).
+node-peers:
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "installing Debian packages: nodejs npm"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	@[ -d $(NODELIB)/node_modules/lwm2m-node-lib ] || (cd $(NODELIB) && npm ci --no-audit --no-fund --loglevel=error)
 
 test: setup
 	$(PY) tests/run_all.py
