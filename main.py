@@ -1,11 +1,6 @@
-# main.py placeholder until the LwM2M client lands: it runs after boot.py chose the slot.
-# The client must call fota.boot.start.make_boot().confirm() only after registering with its
-# LwM2M server (an unconfirmed trial rolls back after the trial budget).
+# main.py: runs after boot.py chose the application slot. Starts the device agent (the LwM2M
+# client and firmware update); a trial image confirms itself once it has registered.
 # SPDX-License-Identifier: MIT
-try:
-    import fota.boot.start as _start
+import agent
 
-    sel = _start.selected
-    print("main: slot", sel.slot if sel else None, "trial" if sel and sel.trial else "")
-except Exception as e:
-    print("main:", repr(e))
+agent.run()

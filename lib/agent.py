@@ -1,0 +1,85 @@
+# The device agent: builds the LwM2M client from the device's configuration, adds the
+# standard objects, and ties firmware confirmation to registration (DESIGN.md: a trial
+# image confirms itself only after it has registered with its LwM2M server).
+# SPDX-License-Identifier: MIT
+from port import log
+from lwm2m import config
+from lwm2m.client import Client
+from lwm2m.objects.device import Device, PACKAGE_VERSION
+from lwm2m.objects.connmon import ConnMon
+
+
+def _account(cfg):
+    for a in cfg["servers"]:
+        if not a.get("bootstrap"):
+            return a
+    raise ValueError("no LwM2M server configured")
+
+
+def _boot():
+    # What boot.py chose this power-on (None when the board has no slot boot).
+    try:
+        import fota.boot.start as start
+
+        return start, start.selected
+    except Exception as e:
+        log.warning("agent: no boot selection:", e)
+        return None, None
+
+
+def running_version(sel):
+    info = sel.info if sel is not None else None
+    if info is not None and getattr(info, "version", None):
+        v = info.version
+        return "%d.%d.%d" % (v[0], v[1], v[2]) + ("+%d" % v[3] if v[3] else "")
+    return PACKAGE_VERSION
+
+
+def build(cfg=None, **kw):
+    cfg = cfg or config.load()
+    acc = _account(cfg)
+    client = Client(cfg["endpoint"], acc["uri"], lifetime=acc.get("lifetime", 86400),
+                    binding=acc.get("binding", "U"), **kw)
+    reg = client.registry
+    sec, srv = config.build(reg, cfg)
+    start, sel = _boot()
+    client.device = reg.add(Device(firmware_version=lambda: running_version(sel), schedule=client.schedule))
+    client.connmon = reg.add(ConnMon())
+    rd = client.rd
+
+    # /1 hooks run inside a request handler: they only schedule work for after the response
+    def update_trigger(iid):
+        client.schedule(rd.update, 0)
+
+    def config_change(iid):
+        rd.lifetime = srv.lifetime(iid)
+        rd.binding = srv.binding(iid)
+        client.schedule(lambda: rd.update(params=True), 0)
+
+    def disable(iid, timeout_s):
+        def go():
+            rd.deregister(lambda: client.loop.later(int(timeout_s * 1000), rd.start))
+
+        client.schedule(go, 0)
+
+    srv.on_update_trigger = update_trigger
+    srv.on_config_change = config_change
+    srv.on_disable = disable
+    client.default_periods = lambda: srv.periods(srv.instances()[0])
+
+    if sel is not None and sel.trial:
+        def confirm():
+            try:
+                start.make_boot().confirm()
+                log.info("agent: trial image confirmed after registration")
+            except Exception as e:
+                log.error("agent: confirm failed", e)
+
+        client.on_registered.append(confirm)
+    return client
+
+
+def run():
+    client = build()
+    log.info("agent: endpoint", client.rd.name, "server", client.rd.peer)
+    client.run()
