@@ -20,6 +20,7 @@ from fota.boot.record import RecordStore
 KEYS_MODULE = "trusted_keys"
 APP_MOUNT = "/app"
 selected = None  # the Selection of this boot, for main.py
+runtime = None  # ESP32: fota.boot.runtime.RuntimeBoot of this boot (None elsewhere)
 mounted = None  # where the selected app is on sys.path (APP_MOUNT or the host copy), or None
 _boot = None
 
@@ -72,6 +73,11 @@ def run(keys=None, mount=None):
     # that verifies but does not mount is reported, not raised: the selection stands (a trial
     # that cannot run its app never confirms, and rolls back).
     global selected, mounted, _boot
+    if sys.platform == "esp32":
+        try:
+            runtime_power_on()
+        except Exception as e:  # the runtime's own trial bookkeeping must not stop the app
+            print("boot: runtime check failed: %r" % (e,))
     _boot = make_boot(keys)
     selected = _boot.power_on()
     mounted = None
@@ -99,3 +105,21 @@ def mount_app(sel, force=None):
                     appfs.LOOKAHEAD)
         return mount_app(sel.part, info.hdr_size, info.img_size, geometry, force)
     return None
+
+
+def runtime_power_on(esp32=None, reset=None):
+    # ESP32: trial bookkeeping of the MicroPython runtime (fota.boot.runtime) in partition
+    # "rtctl"; a table without it leaves runtime rollback to the bootloader alone. May reset
+    # the board (our own rollback when the bootloader has none).
+    global runtime
+    from fota.boot.runtime import RuntimeBoot
+    from port.esp32_flash import find
+
+    try:
+        part = find("rtctl")
+    except OSError:
+        return None
+    if esp32 is None:
+        import esp32
+    runtime = RuntimeBoot(RecordStore(part), esp32, reset)
+    return runtime.power_on()

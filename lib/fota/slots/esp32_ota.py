@@ -9,11 +9,14 @@
 # current_version() what runs. Verification reads through a view that puts the header back
 # in front, so the bytes checked are exactly the bytes signed.
 #
-# Trial and rollback are the ESP-IDF bootloader's: after set_boot() the new runtime boots as
-# PENDING_VERIFY; a reset before confirm() boots the old one again. Firmware built without
-# CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE raises OSError(-261) on confirm(); `rollback` then
-# becomes False (the capability to report) and the new runtime simply stays. The client learns
-# the outcome by comparing running_label() after the reset with what activate() returned.
+# Trial and rollback: given `boot`, a fota.boot.runtime.RuntimeBoot (what a board uses; boot.py
+# runs the same one at power-on), activate() records the trial before set_boot(), boot.py
+# counts trials and rolls back itself when the bootloader cannot (OSError(-261) from
+# mark_app_valid_cancel_rollback: built without CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE), and
+# the outcome (1 or 8) is in boot.last_update_outcome(). Without `boot` only the bootloader
+# rolls back: with a bootloader that cannot, an unconfirmed new runtime simply stays, and the
+# client can only compare running_label() after the reset with what activate() returned.
+# `rollback` is the capability to report (True, False, None until known).
 from fota.const import (
     RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, RESULT_UNSUPPORTED_PACKAGE, FotaError,
 )
@@ -27,7 +30,7 @@ class Esp32OtaWriter(SlotWriter):
     # keys, image, component as for the A/B writer; esp32: the esp32 module (a test passes a
     # stand-in, the board the real one).
     def __init__(self, keys, image=None, component=None, allow_downgrade=False, esp32=None,
-                 buf=None):
+                 buf=None, boot=None):
         if image is None:
             import fota.image as image
         if esp32 is None:
@@ -44,6 +47,7 @@ class Esp32OtaWriter(SlotWriter):
         self.part = None  # its port.esp32_flash wrapper
         self.info = None
         self.rollback = None  # None: unknown until the first confirm()
+        self.boot = boot  # RuntimeBoot or None
 
     def _running(self):
         P = self.esp32.Partition
@@ -53,6 +57,9 @@ class Esp32OtaWriter(SlotWriter):
         return self._running().info()[4]
 
     def open(self, size, resume_at=0):
+        if self.boot is not None and self.boot.running()[1]:
+            # as esp_ota_begin: the old runtime is the fallback of an unconfirmed trial
+            raise FotaError(RESULT_NOT_ENOUGH_SPACE, "runtime trial not confirmed yet")
         nxt = self._running().get_next_update()
         part = _Wrap(nxt)
         room = part.size - SECTOR  # the last sector keeps the MCUboot header
@@ -119,10 +126,20 @@ class Esp32OtaWriter(SlotWriter):
         # Returns the label that should be running after the reset (for the journal).
         if self.info is None:
             raise FotaError(RESULT_INTEGRITY_FAILURE, "nothing verified to activate")
-        self.target.set_boot()
-        return self.target.info()[4]
+        label = self.target.info()[4]
+        if self.boot is not None:
+            from fota.boot.runtime import LABELS
+
+            self.boot.activate(LABELS.index(label), self.info, self.allow_downgrade)
+        else:
+            self.target.set_boot()
+        return label
 
     def confirm(self):
+        if self.boot is not None:
+            done = self.boot.confirm()
+            self.rollback = self.boot.rollback
+            return done
         try:
             self.esp32.Partition.mark_app_valid_cancel_rollback()
         except OSError as e:
