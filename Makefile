@@ -50,9 +50,7 @@ bench: setup
 	$(VENV)/bin/updraft bench
 
 demo: setup
-	@echo "make demo: the end-to-end update arrives with the LwM2M client (issue 3) and FOTA (issue 5)."
-	@echo "Until then, 'make test' and 'make bench' exercise the CoAP stack against real peers."
-	@exit 2
+	$(VENV)/bin/updraft demo
 
 clean:
 	rm -rf $(VENV) bench/latest.json .pytest_cache .hypothesis
