@@ -105,6 +105,25 @@ class Boot:
         self.selected = sel
         return sel
 
+    def fallback(self):
+        # When power_on() failed (a flash fault writing the record, say): choose without
+        # writing anything. The confirmed slot if it verifies, else the other one if it does,
+        # else the confirmed one unverified (not to be mounted). Never raises but PowerCut.
+        try:
+            active = self._load().active
+        except Exception:
+            active = 0
+        seen = {}
+        for slot in (active, 1 - active):
+            ok, info = self._verify(slot, seen)
+            if ok == _t.OK:
+                sel = Selection(slot, self.slots[slot], False, True, _t.RUN_ACTIVE, info)
+                break
+        else:
+            sel = Selection(active, self.slots[active], False, False, _t.RUN_UNVERIFIED, None)
+        self.selected = sel
+        return sel
+
     def _input(self, i, rec, seen):
         if i == 0:
             return 0 if rec.pending == NONE else 1

@@ -79,7 +79,11 @@ def run(keys=None, mount=None):
         except Exception as e:  # the runtime's own trial bookkeeping must not stop the app
             print("boot: runtime check failed: %r" % (e,))
     _boot = make_boot(keys)
-    selected = _boot.power_on()
+    try:
+        selected = _boot.power_on()
+    except Exception as e:  # worst case: the confirmed slot, chosen without a record write
+        print("boot: slot selection failed, running the confirmed slot: %r" % (e,))
+        selected = _boot.fallback()
     mounted = None
     if selected.verified and mount is not False:
         try:

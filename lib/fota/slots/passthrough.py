@@ -25,7 +25,13 @@ class PassthroughWriter(SlotWriter):
         self._version = version
         self._confirm = confirm
         self.stream = SectorStream(buf)
+        self.stream.on_sector = self._check_first
         self.info = None
+
+    def _check_first(self, sector, mv):
+        # Before the first erase: an MCUboot header whose image fits the staging area.
+        if not sector:
+            self.image.parse_header(mv[:32], self.part.size)
 
     def open(self, size, resume_at=0):
         if size is not None and size > self.part.size:
