@@ -24,7 +24,7 @@ try:
 except ImportError as e:
     print("HELLO none", repr(e))
 if CONFIRM:
-    print("CONFIRM", start.boot().confirm())
+    print("CONFIRM", start.confirm())
 print("OUTCOME", start.boot().last_update_outcome())
 """
 

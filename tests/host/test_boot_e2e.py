@@ -165,9 +165,10 @@ def test_app_that_does_not_mount_never_confirms_and_rolls_back(runtime, tmp_path
     b = Board(runtime, tmp_path)
     assert b.factory_and_update("v2bad.bin").startswith("UPDATE ok 1 2.0.0")
     for _ in range(3):
-        s = b.power_on()
+        s = b.power_on(confirm=True)  # the firmware registers and asks to confirm: refused
         assert _sel(s)[:2] == (1, True) and s["MOUNT"] == "None", s["out"]
         assert "boot: app slot 1 not mounted" in s["out"] and s["HELLO"].startswith("none")
+        assert s["CONFIRM"] == "False" and s["OUTCOME"] == "None"
     s = b.power_on()
     assert _sel(s) == (0, False, True, "1.0.0") and s["HELLO"].startswith("1.0.0 ")
     assert s["OUTCOME"].startswith("(8, 2, 1"), s["out"]

@@ -90,3 +90,16 @@ def test_app_device_refuses_writes_and_erases():
     buf = bytearray(8)
     dev.readblocks(1, buf, 4)  # block 1 of the payload = partition offset 0x1000 + 0x1000
     assert bytes(buf) == b"\xff" * 8
+
+
+def test_confirm_refused_when_this_boot_does_not_run_the_trial():
+    f, parts = _board((2, 0, 0, 0))
+    st = RecordStore(f.partition("bootctl"))
+    Boot(st, parts, KEYS, fakeimage).activate(1)
+    assert Boot(st, parts, KEYS, fakeimage).power_on().trial  # trial 1 counted on flash
+    b = Boot(st, parts, KEYS, fakeimage)
+    b.fallback()  # this power-on ran the confirmed slot 0 (its record write had failed)
+    assert not b.confirm() and b.record().pending == 1  # slot 1 proved nothing
+    b = Boot(st, parts, KEYS, fakeimage)
+    assert b.power_on().trial and b.confirm()  # the trial itself may confirm
+    assert b.last_update_outcome()[0] == 1

@@ -210,6 +210,9 @@ class Boot:
         rec = self._load()
         if rec.pending == NONE or rec.trials == 0:
             return False
+        sel = self.selected
+        if sel is not None and (not sel.trial or sel.slot != rec.pending):
+            return False  # this power-on runs another slot (fallback): it proves nothing
         self._finish(rec, REASON_CONFIRMED)
         self.store.save(rec)
         return True

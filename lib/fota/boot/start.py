@@ -22,6 +22,7 @@ APP_MOUNT = "/app"
 selected = None  # the Selection of this boot, for main.py
 runtime = None  # ESP32: fota.boot.runtime.RuntimeBoot of this boot (None elsewhere)
 mounted = None  # where the selected app is on sys.path (APP_MOUNT or the host copy), or None
+mount_error = None  # what mounting the selected app raised, if it did
 _boot = None
 
 
@@ -72,7 +73,7 @@ def run(keys=None, mount=None):
     # broken board setup (boot.py catches that and carries on from the filesystem); a slot
     # that verifies but does not mount is reported, not raised: the selection stands (a trial
     # that cannot run its app never confirms, and rolls back).
-    global selected, mounted, _boot
+    global selected, mounted, mount_error, _boot
     if sys.platform == "esp32":
         try:
             runtime_power_on()
@@ -84,13 +85,23 @@ def run(keys=None, mount=None):
     except Exception as e:  # worst case: the confirmed slot, chosen without a record write
         print("boot: slot selection failed, running the confirmed slot: %r" % (e,))
         selected = _boot.fallback()
-    mounted = None
+    mounted = mount_error = None
     if selected.verified and mount is not False:
         try:
             mounted = mount_app(selected, mount)
         except Exception as e:
+            mount_error = e
             print("boot: app slot %d not mounted: %r" % (selected.slot, e))
     return selected
+
+
+def confirm():
+    # Commit this boot's trial; the firmware calls it after registering with its LwM2M
+    # server. False (nothing written) when this boot runs no trial, or when the trial's app
+    # failed to mount: a trial that never ran its app has proven nothing.
+    if selected is None or not selected.trial or mount_error is not None:
+        return False
+    return boot().confirm()
 
 
 def mount_app(sel, force=None):
