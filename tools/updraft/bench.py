@@ -153,6 +153,65 @@ def pull_heap():
             "note": "includes the driver script compiled from source"}
 
 
+IDLE_SCRIPT = r"""
+import gc, os, sys
+sys.path.insert(0, os.getenv("UPDRAFT_LIB"))
+gc.collect()
+a0 = gc.mem_alloc()
+import agent
+import lwm2m.formats.tlv, lwm2m.formats.text, lwm2m.formats.link, coap.uri
+gc.collect()
+code = gc.mem_alloc() - a0
+c = agent.build()
+c.start()
+c.loop.run_until(lambda: c.rd.state == "registered", 20000)
+c.loop.run_until(lambda: False, 1500)
+gc.collect()
+print("IDLE", c.rd.state, gc.mem_alloc(), gc.mem_free(), code)
+c.stop()
+"""
+
+
+def idle_client_heap():
+    # Heap of the registered, idle LwM2M client (lib/agent.py with /0 /1 /3 /4) on the
+    # MicroPython unix port, lib/ as .mpy, against the bundled dev server: live heap after a
+    # collection, and the smallest -X heapsize it registers in.
+    from updraft import mpy
+
+    coap_port, api_port = _free_port(), _free_port()
+    srv = subprocess.Popen([sys.executable, "-m", "updraft.cli", "server", "--coap-port", str(coap_port),
+                            "--api-port", str(api_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            lib = mpy.build(os.path.join(tmp, "mpy"))
+            state = os.path.join(tmp, "state")
+            os.mkdir(state)
+            with open(os.path.join(state, "config.json"), "w") as f:
+                json.dump({"endpoint": "bench-idle", "servers": [
+                    {"uri": "coap://127.0.0.1:%d" % coap_port, "ssid": 1, "lifetime": 300, "binding": "U"}]}, f)
+            script = os.path.join(tmp, "idle.py")
+            with open(script, "w") as f:
+                f.write(IDLE_SCRIPT)
+            env = dict(os.environ, UPDRAFT_LIB=lib, UPDRAFT_STATE=state)
+            time.sleep(1.0)
+            out = subprocess.run([os.path.join(BIN, "micropython"), "-X", "heapsize=1m", script], cwd=ROOT,
+                                 env=env, capture_output=True, text=True, timeout=60).stdout
+            line = [ln for ln in out.splitlines() if ln.startswith("IDLE")]
+            if not line or line[0].split()[1] != "registered":
+                raise RuntimeError("idle client did not register: " + out[-2000:])
+            alloc = int(line[0].split()[2])
+            code = int(line[0].split()[4])
+            heap = mpy.min_heap([script], lambda p: "IDLE registered" in p.stdout, env=env, hi=1 << 20)
+    finally:
+        srv.terminate()
+        srv.wait(5)
+    # Loaded .mpy bytecode lives in the heap on the unix port; frozen into a board's firmware
+    # it stays in flash, so "state" (live heap minus imported code) is the board estimate.
+    return {"micropython_live_heap_bytes": alloc, "micropython_min_heap_bytes": heap,
+            "imported_code_bytes": code, "state_bytes_frozen_estimate": alloc - code,
+            "lib": ".mpy (bytecode in RAM here; in flash when frozen)", "objects": "0 1 3 4"}
+
+
 def _image_verify():
     try:
         from updraft import bench_image
@@ -164,6 +223,7 @@ def _image_verify():
 SECTIONS = (
     ("coap_pull_1mib", coap_pull),
     ("coap_pull_1mib_heap", pull_heap),
+    ("lwm2m_idle_heap", idle_client_heap),
     ("verify_1mib", _image_verify),
 )
 
