@@ -38,9 +38,11 @@ class Loop:
         self.stopped = False
 
     # -- registration -----------------------------------------------------------------
-    def add_reader(self, sock, cb):
-        # cb() is called when sock is readable; it must drain what it wants.
-        self._poll.register(sock, select.POLLIN)
+    def add_reader(self, sock, cb, events=select.POLLIN):
+        # cb() is called when sock is readable; it must drain what it wants. A TCP client
+        # passes events=select.POLLOUT to learn that a non-blocking connect finished, then
+        # calls add_reader again with the default (registering twice updates the mask).
+        self._poll.register(sock, events)
         self._readers[sock if MICROPYTHON else sock.fileno()] = cb
 
     def remove_reader(self, sock):
