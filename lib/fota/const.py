@@ -1,7 +1,13 @@
-# fota.const: numbers shared by the FOTA layer: LwM2M Firmware Update "Update Result"
+# fota.const: numbers shared by the FOTA layer: LwM2M Firmware Update State and "Update Result"
 # (/5/0/5, /33629/x/5, OMA-TS-LightweightM2M_Core appendix E.6) and the error that carries one.
 # SPDX-License-Identifier: MIT
 from port import const
+
+# Firmware Update State (/5/0/3, /33629/x/3; spec 2.1)
+STATE_IDLE = const(0)
+STATE_DOWNLOADING = const(1)
+STATE_DOWNLOADED = const(2)
+STATE_UPDATING = const(3)
 
 RESULT_INITIAL = const(0)
 RESULT_SUCCESS = const(1)

@@ -2,14 +2,15 @@
 # update came to, kept power-cut safe in two flash sectors (MCUboot trailer / ESP-IDF otadata).
 # SPDX-License-Identifier: MIT
 #
-# Layout: the two sectors form one append-only log of 32-byte records. Each record carries a
+# Layout: the two sectors form one append-only log of 64-byte records. Each record carries a
 # sequence number and a CRC-32; the valid record with the highest sequence wins. A save
 # programs the next erased slot after the newest record, so a torn program only spoils that
 # slot and the previous record still stands. When the sector is full the *other* sector is
 # erased and written from its start: it only holds older records, so a torn erase loses
 # nothing current. Erased or corrupt slots read as absent; with none valid the record is
 # "unset" (defaults: slot 0 confirmed, nothing pending). Confirmed steady-state boots write
-# nothing, and a sector is erased once per 64 saves.
+# nothing, and a sector is erased once per 64 saves. The log itself (class Log) knows only
+# magic, sequence and CRC, so fota.journal keeps its bigger records the same way.
 import struct
 from binascii import crc32
 
@@ -17,7 +18,6 @@ from port import const
 
 _MAGIC = const(0x55445231)  # "1RDU" little-endian
 _SIZE = const(64)
-_PER_SECTOR = const(64)  # 4096 // 64
 _SECTOR = const(4096)
 _FMT = "<IIBBBBBBBBIIIII"  # magic seq | active pending trials flags | outcome reason oslot
 #                            event | min_sec over tag psec pver; zeros up to byte 60, then the
@@ -113,18 +113,31 @@ _FIELDS = (
 _BYTE_FIELDS = ("active", "pending", "trials", "flags", "outcome", "reason", "oslot", "event")
 
 
-class RecordStore:
-    # part: a port.flash-style partition (read/write/erase); sector: first of the two sectors.
-    def __init__(self, part, sector=0):
+class Log:
+    # A power-cut-safe log of fixed-size records over two flash sectors, shared by the boot
+    # record (64 bytes) and the FU journal (fota.journal, bigger records). Every record starts
+    # with a u32 magic and a u32 sequence number and ends with the CRC-32 of the bytes before
+    # it; what lies between is the caller's. part: a port.flash-style partition
+    # (read/write/erase); sector: first of the two sectors; size: record bytes, a power of two
+    # from 32 to 2048 (records never straddle a sector).
+    def __init__(self, part, sector=0, size=_SIZE, magic=_MAGIC):
+        if size < 32 or size > 2048 or size & (size - 1):
+            raise ValueError("record size")
         self.part = part
         self.sector = sector
-        self._buf = bytearray(512)
-        self._where = None  # (sector index 0/1, slot) of the next save, found by load()
+        self.size = size
+        self.magic = magic
+        self._buf = bytearray(size if size > 512 else 512)
+        self._erased = b"\xff" * size
+        self._where = None  # (sector index 0/1, slot) of the next append, found by newest()
         self._seq = 0  # highest sequence number seen on flash
 
-    def load(self):
-        # Scan both sectors; returns the newest valid Record (or defaults, valid=False).
+    def newest(self):
+        # Scan both sectors; returns a memoryview (into an internal buffer, valid until the
+        # next call) of the newest valid record, or None when there is none.
         mv = memoryview(self._buf)
+        size = self.size
+        per = _SECTOR // size
         best_seq = -1
         best_at = -1  # partition offset of the newest valid record
         newest = 0  # sector holding it
@@ -133,49 +146,77 @@ class RecordStore:
             base = (self.sector + s) * _SECTOR
             for chunk in range(0, _SECTOR, len(self._buf)):
                 self.part.read(base + chunk, mv)
-                for o in range(0, len(self._buf), _SIZE):
-                    rec = mv[o : o + _SIZE]
-                    if rec[0] == 0xFF and bytes(rec) == _ERASED:
+                for o in range(0, len(self._buf), size):
+                    rec = mv[o : o + size]
+                    if rec[0] == 0xFF and bytes(rec) == self._erased:
                         continue
-                    last_used[s] = (chunk + o) // _SIZE
-                    if _valid(rec):
+                    last_used[s] = (chunk + o) // size
+                    if _valid(rec, self.magic):
                         seq = struct.unpack_from("<I", rec, 4)[0]
                         if seq > best_seq:
                             best_seq, best_at, newest = seq, base + chunk + o, s
-        best = Record()
-        if best_at >= 0:
-            rec = mv[:_SIZE]
-            self.part.read(best_at, rec)
-            best.unpack(rec)
-        self._seq = best.seq if best.valid else 0
+        self._seq = best_seq if best_at >= 0 else 0
         nxt = last_used[newest] + 1
-        self._where = (newest, nxt) if nxt < _PER_SECTOR else (1 - newest, -1)  # -1: erase
+        self._where = (newest, nxt) if nxt < per else (1 - newest, -1)  # -1: erase first
+        if best_at < 0:
+            return None
+        rec = mv[:size]
+        self.part.read(best_at, rec)
+        return rec
+
+    def next_seq(self):
+        if self._where is None:
+            self.newest()
+        return self._seq + 1
+
+    def append(self, buf):
+        # Program buf (exactly `size` bytes, body filled by the caller) as the newest record;
+        # magic, sequence and CRC are stamped here. Returns the sequence number. Raises what
+        # the flash raises; after a failure the previous record is still the valid one.
+        if self._where is None:
+            self.newest()
+        size = self.size
+        s, slot = self._where
+        base = (self.sector + s) * _SECTOR
+        if slot < 0:
+            # the other sector only holds older records: a torn erase loses nothing current
+            self.part.erase(self.sector + s)
+            slot = 0
+        seq = self._seq + 1
+        struct.pack_into("<II", buf, 0, self.magic, seq)
+        struct.pack_into("<I", buf, size - 4, crc32(memoryview(buf)[: size - 4]) & 0xFFFFFFFF)
+        self._where = None  # whatever happens next, rescan before another append
+        self.part.write(base + slot * size, buf)
+        self._seq = seq
+        nxt = slot + 1
+        self._where = (s, nxt) if nxt < _SECTOR // size else (1 - s, -1)
+        return seq
+
+
+class RecordStore(Log):
+    # The boot-control Record on a Log of 64-byte records.
+    def __init__(self, part, sector=0):
+        super().__init__(part, sector)
+        self._rbuf = bytearray(_SIZE)
+
+    def load(self):
+        # The newest valid Record (or defaults, valid=False).
+        best = Record()
+        rec = self.newest()
+        if rec is not None:
+            best.unpack(rec)
         return best
 
     def save(self, rec):
         # Append rec as the newest record (rec.seq is advanced). Raises what the flash raises;
         # after a failure the previous record is still the valid one.
-        if self._where is None:
-            self.load()
-        s, slot = self._where
-        base = (self.sector + s) * _SECTOR
-        if slot < 0:
-            self.part.erase(self.sector + s)
-            slot = 0
-        rec.seq = self._seq + 1
-        buf = memoryview(self._buf)[:_SIZE]
-        rec.pack_into(buf)
-        self._where = None  # whatever happens next, rescan before another save
-        self.part.write(base + slot * _SIZE, buf)
+        rec.seq = self.next_seq()
+        rec.pack_into(self._rbuf)
+        self.append(self._rbuf)
         rec.valid = True
-        self._seq = rec.seq
-        nxt = slot + 1
-        self._where = (s, nxt) if nxt < _PER_SECTOR else (1 - s, -1)
 
 
-_ERASED = b"\xff" * _SIZE
-
-
-def _valid(mv):
-    return (struct.unpack_from("<I", mv, 0)[0] == _MAGIC
-            and struct.unpack_from("<I", mv, _CRC_AT)[0] == crc32(mv[:_CRC_AT]) & 0xFFFFFFFF)
+def _valid(mv, magic=_MAGIC):
+    n = len(mv) - 4
+    return (struct.unpack_from("<I", mv, 0)[0] == magic
+            and struct.unpack_from("<I", mv, n)[0] == crc32(mv[:n]) & 0xFFFFFFFF)
