@@ -138,8 +138,9 @@ def test_observe_update_deregister(env):
 
     # an observed object instance notifies in TLV
     api.observe("fake2", "/3/0", format="tlv")
+    seq = api.notifications("fake2")["seq"]  # before the change: the notification may beat wait()
     loop.call(fake.set, (3, 0, 9), 42)
-    n = api.wait("fake2", "notification", timeout=10, path="/3/0")
+    n = api.wait("fake2", "notification", timeout=10, since=seq, path="/3/0")
     assert {r["path"]: r["value"] for r in n["records"]}["/3/0/9"] == 42
 
     # cancel: no more notifications kept, and the client's next notification is refused

@@ -14,6 +14,7 @@ from updraft.devserver import ROOT
 from updraft.devserver.apiclient import ApiError, DevServer
 
 ENDPOINT = "updraft-demo"
+_OUT = threading.Lock()  # one whole line at a time: the echo threads and the demo share stdout
 OBSERVED = "/3/0/13"  # Current Time: with pmax it notifies every few seconds
 
 
@@ -30,7 +31,7 @@ class Child:
     def _pump(self):
         for line in self.p.stdout:
             line = line.rstrip("\n")
-            print("  %s | %s" % (self.prefix, line), flush=True)
+            emit("  %s | %s" % (self.prefix, line))
             with self.cond:
                 self.lines.append(line)
                 self.cond.notify_all()
@@ -75,8 +76,14 @@ def free_udp_port():
     return port
 
 
+def emit(line):
+    with _OUT:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 def say(msg):
-    print("demo: " + msg, flush=True)
+    emit("demo: " + msg)
 
 
 def run(runtime, register_timeout, notifications):
@@ -108,7 +115,7 @@ def run(runtime, register_timeout, notifications):
                 raise Failure("Read /3/0 answered %s" % r["code"])
             say("Read /3/0 -> %s (%s)" % (r["code"], r.get("format_name") or r.get("format")))
             for line in r.get("pretty", []):
-                print("        " + line, flush=True)
+                emit("        " + line)
             if r.get("decode_error"):
                 raise Failure("cannot decode /3/0: " + r["decode_error"])
 
