@@ -2,12 +2,11 @@
 # receive the next image; fota.boot chooses, trials and rolls back.
 # SPDX-License-Identifier: MIT
 #
-# What an application image holds: an MCUboot image (imgtool, `--header-size 0x1000
-# --pad-header`, so the payload starts on a 4 KiB sector) whose payload is a read-only
-# filesystem of .mpy files: a LittleFS image with 4096-byte blocks (`vfs.VfsLfs2.mkfs` on a
-# RAM block device, or ROMFS where the board has vfs.VfsRom). boot.py mounts the payload of
-# the selected slot read-only at /app and puts it first on sys.path; main.py there is the app.
-# On the host simulation boot.py only needs to know the selected slot and be able to read it.
+# What an application image holds: an MCUboot image (`updraft sign --header-size 0x1000`, so
+# the payload starts on a 4 KiB sector) whose payload is a LittleFS image of .py/.mpy files
+# made by `updraft pack` in the geometry of fota.boot.appfs (4096-byte blocks). boot.py mounts
+# the payload of the selected slot read-only at /app and puts it first on sys.path (vfs.VfsLfs2
+# on the boards and the MicroPython unix port; on CPython the host board unpacks a copy).
 from fota.const import (
     RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, RESULT_UNSUPPORTED_PACKAGE, FotaError,
 )
