@@ -11,7 +11,6 @@
 # node or npm package fails the test (peers.require style), never skips it.
 import json
 import os
-import queue
 import subprocess
 import threading
 import time

@@ -8,7 +8,6 @@ import threading
 
 import pytest
 
-from conftest import ROOT
 from fakeclient import FakeClient
 from lineproc import LineProc
 from peers import free_port

@@ -28,12 +28,15 @@
 // - Execute is a POST carrying that Content-Format (text/plain here), payload = the arguments.
 // - Write-Attributes accepts only pmin, pmax, gt, lt, st (and a "cancel" flag); PUT, no CF.
 // - Discover sends Accept application/link-format (40) at /o, /o/i or /o/i/r.
-// - Observe keeps a notification only if its Observe number is greater than the last one
-//   (no 24-bit wrap, no freshness window). Cancel only closes the local stream: the client
-//   is not told, and the server socket does not answer later notifications (see below).
-// - The server never ACKs a CON notification itself (it forwards it to its internal agent,
-//   whose ACK goes to the server's own socket and is dropped): a client sending CON
-//   notifications sees them time out; NON notifications work.
+// - Observe keeps a notification only if its Observe number is greater than the last one,
+//   starting from 0 (no 24-bit wrap, no freshness window): a first response carrying Observe 0
+//   is dropped and the observe call never completes (this harness's queue then stays blocked).
+//   Cancel only closes the local stream: the client is not told (no GET Observe=1, no RST
+//   reaches it) and keeps notifying into the void.
+// - The server never ACKs a CON notification (it forwards it to its internal agent, whose
+//   ACK goes to the server's own socket and is dropped): the first CON notification arrives,
+//   then the client retransmits it and, with NSTART=1, holds everything after it. NON
+//   notifications work.
 // - Incoming messages are de-duplicated by Message ID alone (window of 100, all peers).
 // - Lifetime expiry removes the device and reports it as an unregistration.
 'use strict';

@@ -30,8 +30,8 @@ class Client:
         self.remote = remote
         self.lt = query["lt"]
         self.lwm2m = query.get("lwm2m", "1.0")
-        self.binding = query.get("b", "U")
-        self.queue = "Q" in query
+        self.binding = query.get("b") or "U"
+        self.queue = "Q" in query or "Q" in (self.binding or "")
         self.links = links
         self.registered_at = self.updated_at = time.time()
         self.updates = 0
@@ -143,10 +143,11 @@ class Registry:
         except Exception as e:
             return aiocoap.Message(code=aiocoap.BAD_REQUEST, payload=str(e).encode())
         if "b" in q:
-            c.binding = q["b"]
+            c.binding = q["b"] or "U"
+        if "Q" in q or "Q" in c.binding:  # 1.1 flag, or 1.0 binding UQ
+            c.queue = True
         if links is not None:
             c.links = links
-        c.queue = "Q" in q if q else c.queue
         if c.remote != request.remote:  # NAT rebinding or a restarted client: follow it
             self.log("%s %s moved %s -> %s" % (_hms(), c.ep, c.remote.hostinfo, request.remote.hostinfo))
             c.remote = request.remote
