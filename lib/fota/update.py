@@ -1,0 +1,493 @@
+# fota.update: the Firmware Update state machine of one instance (/5/0, or one /33629/x),
+# spec lwm2m-fota.md section 2: states, Update Results, transitions T1-T22, write table 2.4.
+# SPDX-License-Identifier: MIT
+#
+# The machine decides, its collaborators act: a journal (fota.journal) makes every State and
+# Result durable before anyone can observe it, a slot writer (fota.slots) stores the image, a
+# download factory pulls it, `apply` activates the slot and schedules the reset. The LwM2M
+# objects only map resources onto these methods. A request the current state does not allow
+# raises Refused(code) and changes nothing (allowed() is the one gate, as Anjay's
+# is_state_change_allowed; never logged-and-applied as in Zephyr). A request that was taken
+# but failed raises FotaError after the failure is visible as Result (spec 2.2: the Write or
+# Execute itself answers 2.04; push may answer 4.13 for Result 2).
+from fota.const import (
+    RESULT_CONNECTION_LOST, RESULT_DEFERRED, RESULT_DEPENDENCY_ERROR, RESULT_INITIAL,
+    RESULT_INTEGRITY_FAILURE, RESULT_INVALID_URI, RESULT_NOT_ENOUGH_SPACE, RESULT_OUT_OF_RAM,
+    RESULT_SUCCESS, RESULT_UNSUPPORTED_PROTOCOL, RESULT_UPDATE_CANCELLED,
+    RESULT_UPDATE_FAILED, STATE_DOWNLOADED, STATE_DOWNLOADING, STATE_IDLE, STATE_UPDATING,
+    FotaError,
+)
+from port import const
+
+OK = const(0)
+BAD_REQUEST = const(0x80)  # CoAP 4.00
+NOT_ALLOWED = const(0x85)  # CoAP 4.05
+
+_IDLE = const(0)
+_DLING = const(1)
+_DLED = const(2)
+_UPD = const(3)
+
+# (state, new state) -> the Update Results that transition may set. Spec 2.3 by T-number,
+# 2.7 for /33629; a result change without a state change is listed as (s, s).
+_ALLOWED = {
+    (_IDLE, _IDLE): (0, 2, 3, 5, 6, 7, 9),  # T6/T7 reset; T2 9; T3 7; T5 refused: 2, 3, 5, 6
+    (_IDLE, _DLING): (0,),  # T1 pull started, T4 first push block
+    (_IDLE, _DLED): (0,),  # T5 whole image in one message
+    # T6/T7 reset; T9-T13; 7 and 9 found once the transfer runs (404, no DTLS: T3, 5.2);
+    # T20 cancel; 12 multi-component conflict (2.7)
+    (_DLING, _IDLE): (0, 2, 3, 4, 5, 6, 7, 9, 10, 12),
+    (_DLING, _DLED): (0,),  # T8
+    (_DLED, _IDLE): (0, 10),  # T6/T7, T20
+    (_DLED, _DLED): (11,),  # T15 deferred
+    (_DLED, _UPD): (0,),  # T14, T16
+    (_UPD, _IDLE): (1, 5, 8),  # T17 success; T19 image unusable (1.1)
+    (_UPD, _DLED): (8, 13),  # T18 failed, image kept; 2.7 dependency error
+}
+
+
+def allowed(state, new_state, result):
+    # True when (state -> new_state, result) is a legal change; everything else is refused.
+    return result in _ALLOWED.get((state, new_state), ())
+
+
+# Spec 2.4 as data: request -> the answer per state (Idle, Downloading, Downloaded, Updating);
+# OK means the request is taken. "package" starts a push, "package_more" continues the
+# running one (a pull running in Downloading is refused separately with 4.00).
+WRITES = {
+    "uri_reset": (OK, OK, OK, NOT_ALLOWED),
+    "uri": (OK, BAD_REQUEST, BAD_REQUEST, BAD_REQUEST),
+    "package_reset": (OK, OK, OK, NOT_ALLOWED),
+    "package": (OK, BAD_REQUEST, BAD_REQUEST, NOT_ALLOWED),
+    "package_more": (BAD_REQUEST, OK, BAD_REQUEST, NOT_ALLOWED),
+    "update": (NOT_ALLOWED, NOT_ALLOWED, OK, NOT_ALLOWED),
+    "cancel": (NOT_ALLOWED, OK, OK, NOT_ALLOWED),
+}
+
+
+class Refused(Exception):
+    # The request is not allowed in this state; nothing changed. code: CoAP response code.
+    def __init__(self, code, reason=""):
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+
+def _result(e, default):
+    # the Update Result an exception stands for; the state machine owns the default
+    if isinstance(e, FotaError):
+        return e.result
+    if isinstance(e, MemoryError):
+        return RESULT_OUT_OF_RAM
+    if isinstance(e, int) and not isinstance(e, bool):
+        return e
+    return default
+
+
+class FirmwareUpdate:
+    # journal: fota.journal.Journal (its load() restores the instance after a reset);
+    # slot: a fota.slots.SlotWriter; start_download(uri, sink, offset, etag, on_head, on_done)
+    #   starts a pull and returns a handle with cancel(); it raises FotaError(9 or 7) for a
+    #   scheme it lacks or a malformed URI, and calls back later, never from inside itself:
+    #   sink(offset, data), on_head(size, etag[, at]) once the server answered (at: the offset
+    #   the data starts from; 0 when it starts over), on_done(error) with error None or a
+    #   FotaError / Update Result / anything (-> 4);
+    # apply(): activate the slot and schedule the reset (returns quickly); raising FotaError
+    #   13 keeps Downloaded/13, 5 goes Idle/5 (1.1), anything else Downloaded/8;
+    # clock(): seconds (LwM2M Time) for Last State Change Time and deferral;
+    # on_change(field): "state", "result", "time", "uri", "name", "version" changed;
+    # defer(severity, max_defer) -> True to postpone an Update (T15); v11: object 5 v1.1 or
+    # /33629 rules (Cancel, results 10/11, failed update after reboot -> Idle);
+    # retries/backoff: a pull that lost its link restarts from the committed offset this many
+    # times (backoff, 2*backoff, ... seconds, driven by poll()) before Result 4.
+    def __init__(self, journal, slot, start_download=None, apply=None, clock=None,
+                 on_change=None, defer=None, v11=True, component="", retries=2, backoff=2):
+        self.journal = journal
+        self.slot = slot
+        self.start_download = start_download
+        self.apply = apply
+        self.clock = clock or _zero
+        self.on_change = on_change or _nothing
+        self.defer = defer
+        self.v11 = v11
+        self.component = component
+        self.retries = retries
+        self.backoff = backoff
+        self.severity = 1  # /5/0/11 (0 critical, 1 mandatory, 2 optional)
+        self.max_defer = 0  # /5/0/13 seconds; 0: no deferral
+        self.deferred_at = None
+        self.received = 0  # bytes taken by the slot writer (progress; may be buffered)
+        self._dl = None  # running pull handle
+        self._push = False  # a push transfer is running
+        self._opened = False
+        self._gen = 0  # bumped per transfer: callbacks of an older one are ignored
+        self._resume_at = 0
+        self._left = retries
+        self._retry_at = None
+        rec = journal.load() or journal.get()
+        self.state = rec["state"] if rec["state"] <= _UPD else _IDLE
+        self.result = rec["result"]
+        self.uri = rec["uri"]
+        self.name = rec["name"]
+        self.version = rec["version"]
+        self.size = rec["size"]
+        self.etag = rec["etag"]
+        self.changed_at = rec["time"]
+        self.committed = rec["offset"]  # bytes durably written, as the journal holds them
+
+    # -- the one place State and Result change --
+
+    def _set(self, state, result, **fields):
+        old_state, old_result = self.state, self.result
+        if (state, result) != (old_state, old_result) and not allowed(old_state, state, result):
+            raise Refused(NOT_ALLOWED, "transition %d->%d result %d" % (old_state, state, result))
+        if state != old_state:
+            self.changed_at = self.clock()  # spec 2.5: written before the State changes
+        # durable before observable: the server never sees a State the device would forget
+        self.journal.save(state=state, result=result, time=self.changed_at, **fields)
+        seen = []
+        for k in fields:
+            if k in ("uri", "name", "version", "size", "etag"):
+                if k in ("uri", "name", "version") and getattr(self, k) != fields[k]:
+                    seen.append(k)  # readable resources: observers may want them
+                setattr(self, k, fields[k])
+            elif k == "offset":
+                self.committed = fields[k]
+        self.state = state
+        self.result = result
+        if state != old_state:
+            seen.append("time")
+            seen.append("state")
+        if result != old_result:
+            seen.append("result")
+        for k in seen:
+            self.on_change(k)
+
+    def _check(self, request):
+        code = WRITES[request][self.state]
+        if code:
+            raise Refused(code, request)
+
+    def _clear(self, state, result):
+        # back to Idle: the transfer stops and the image is forgotten (object 5 v1.1)
+        self._stop()
+        if self.state != _IDLE:
+            self.slot.abort()
+        self._set(state, result, uri="", offset=0, etag=None, size=None, name="", version="")
+
+    def _stop(self):
+        self._gen += 1
+        self._push = False
+        self._opened = False
+        self._retry_at = None
+        self.deferred_at = None
+        dl, self._dl = self._dl, None
+        if dl is not None:
+            try:
+                dl.cancel()
+            except Exception:
+                pass  # the engine is already gone; nothing more of it will be used
+
+    # -- Package URI (/5/0/1): pull --
+
+    def write_uri(self, uri):
+        if not uri:  # T6: reset in every state but Updating
+            self._check("uri_reset")
+            return self._clear(_IDLE, RESULT_INITIAL)
+        self._check("uri")
+        if len(uri.encode()) > 255:  # spec 1.5: 0..255 bytes
+            self.uri = uri
+            self._set(_IDLE, RESULT_INVALID_URI)  # T3
+            raise FotaError(RESULT_INVALID_URI, "uri longer than 255 bytes")
+        self._left = self.retries
+        self._resume_at = 0
+        try:
+            self._start_pull(uri, 0, None)
+        except FotaError as e:
+            if e.result in (RESULT_INVALID_URI, RESULT_UNSUPPORTED_PROTOCOL):
+                self._stop()
+                self._set(_IDLE, e.result, uri=uri)  # T2, T3: stays Idle
+                raise
+            # anything else (e.g. offline at start: 4) is a download that started and failed
+            self._set(_DLING, RESULT_INITIAL, uri=uri, offset=0, etag=None, size=None,
+                      name="", version="", component=self.component)
+            self._fail_download(_result(e, RESULT_CONNECTION_LOST))
+            raise
+        # T1: Result 0 as the download starts (2.5)
+        self._set(_DLING, RESULT_INITIAL, uri=uri, offset=0, etag=None, size=None, name="",
+                  version="", component=self.component)
+
+    def _start_pull(self, uri, offset, etag):
+        self._stop()
+        gen = self._gen
+        self.received = offset
+
+        def sink(off, data):
+            if gen != self._gen:
+                raise FotaError(RESULT_UPDATE_CANCELLED, "transfer no longer wanted")
+            self._data(off, data)
+
+        def on_head(size, etag, at=None):
+            if gen != self._gen:
+                raise FotaError(RESULT_UPDATE_CANCELLED, "transfer no longer wanted")
+            self._head(size, etag, at)
+
+        def on_done(error):
+            if gen == self._gen:
+                self._done(error)
+
+        self._dl = self.start_download(uri, sink, offset, etag, on_head, on_done)
+
+    def _head(self, size, etag, at):
+        etag = None if etag is None else bytes(etag)
+        if etag is not None and (etag[:2] == b"W/" or len(etag) > 64):
+            keep = None  # weak or oversized validators cannot prove a resume is safe
+        else:
+            keep = etag
+        if self._resume_at and (at == 0 or etag != self.etag or etag is None):
+            self._resume_at = 0  # the file changed or the server ignores ranges: start over
+        if self._opened:
+            self.slot.abort()
+            self._opened = False
+        self.received = self._resume_at
+        self.size = size
+        try:
+            self.slot.open(size, self._resume_at)
+        except Exception as e:
+            self._fail_download(_result(e, RESULT_NOT_ENOUGH_SPACE))  # T9 before any erase
+            raise _error(e, self.result)
+        self._opened = True
+        self.etag = keep
+        self.journal.save(etag=keep, size=size, offset=self._resume_at)
+        self.committed = self._resume_at
+
+    def _data(self, offset, data):
+        if not self._opened:
+            self._head(None, self.etag, None)  # an engine that never reported a head
+        try:
+            self.slot.write(offset, data)
+        except Exception as e:
+            self._fail_download(_result(e, RESULT_NOT_ENOUGH_SPACE))  # T9, T10, T13
+            raise _error(e, self.result)
+        end = offset + len(data)
+        if end > self.received:
+            self.received = end
+        c = self.slot.committed()
+        if c != self.committed:
+            # only bytes the slot reports on flash move the resume point (anchors 3 item 6)
+            self.committed = c
+            self.journal.save(offset=c)
+
+    def _done(self, error):
+        self._dl = None
+        if error is None:
+            return self._finish()
+        r = _result(error, RESULT_CONNECTION_LOST)
+        if r == RESULT_CONNECTION_LOST and self.uri and self._left > 0:
+            # link lost: try again from what is on flash after a pause (anchors 3 item 2)
+            self._retry_at = self.clock() + self.backoff * (1 << (self.retries - self._left))
+            self._left -= 1
+            return
+        self._fail_download(r)
+
+    def _finish(self):
+        try:
+            info = self.slot.finish()
+        except Exception as e:
+            self._fail_download(_result(e, RESULT_INTEGRITY_FAILURE))  # T12, T13, T9
+            raise _error(e, self.result)
+        self.download_finished(info)
+
+    # -- Package (/5/0/0): push --
+
+    def write_package_begin(self, size=None):
+        self._check("package")
+        self._stop()
+        self._resume_at = 0
+        try:
+            self.slot.open(size, 0)
+        except Exception as e:
+            self._set(_IDLE, self._idle_result(_result(e, RESULT_NOT_ENOUGH_SPACE)))
+            raise FotaError(self.result, "package refused")
+        self._push = True
+        self._opened = True
+        self.received = 0
+        # T4: Result 0 as the download starts (2.5)
+        self._set(_DLING, RESULT_INITIAL, uri="", offset=0, etag=None, size=size, name="",
+                  version="", component=self.component)
+
+    def write_package(self, offset, data):
+        self._check("package_more")
+        if not self._push:
+            raise Refused(BAD_REQUEST, "a pull is running")
+        self._data(offset, data)
+
+    def write_package_end(self):
+        self._check("package_more")
+        if not self._push:
+            raise Refused(BAD_REQUEST, "a pull is running")
+        self._finish()
+
+    def write_package_whole(self, data):
+        # one Write holding the whole package; NULL (0x00) or empty resets (T7, spec 2.6)
+        if len(data) == 0 or (len(data) == 1 and data[0] == 0):
+            return self.reset()
+        self._check("package")
+        self._stop()
+        try:
+            self.slot.open(len(data), 0)
+            self.slot.write(0, data)
+            info = self.slot.finish()
+        except Exception as e:
+            self.slot.abort()
+            self._set(_IDLE, self._idle_result(_result(e, RESULT_INTEGRITY_FAILURE)))
+            raise FotaError(self.result, "package refused")
+        self._set(_DLED, RESULT_INITIAL, uri="", offset=self.slot.committed(), etag=None,
+                  size=len(data), name=_name(info, self.component), version=_version(info),
+                  component=self.component)  # T5
+
+    def _idle_result(self, r):
+        # a push refused before Downloading: Idle with its own result when the table has it
+        return r if allowed(_IDLE, _IDLE, r) else RESULT_INTEGRITY_FAILURE
+
+    def reset(self):
+        # Package := NULL (T7); the object also calls it for an empty Package
+        self._check("package_reset")
+        self._clear(_IDLE, RESULT_INITIAL)
+
+    # -- outcomes reported by the transfer --
+
+    def download_finished(self, info=None):
+        if self.state != _DLING:
+            raise Refused(NOT_ALLOWED, "no download running")
+        self._stop()
+        self._set(_DLED, RESULT_INITIAL, name=_name(info, self.component),
+                  version=_version(info), offset=self.slot.committed())  # T8
+
+    def download_failed(self, result):
+        if self.state != _DLING:
+            raise Refused(NOT_ALLOWED, "no download running")
+        self._fail_download(result)
+
+    def _fail_download(self, r):
+        if not allowed(_DLING, _IDLE, r) or r == RESULT_INITIAL:
+            r = RESULT_CONNECTION_LOST  # Anjay's default download failure
+        if self.state == _DLING:
+            self._clear(_IDLE, r)  # T9-T13
+
+    def cancel(self):
+        # Execute Cancel (/5/0/10, object 5 v1.1 and /33629): T20, refused as T21
+        if not self.v11:
+            raise Refused(NOT_ALLOWED, "object 5 v1.0 has no Cancel")
+        self._check("cancel")
+        self._clear(_IDLE, RESULT_UPDATE_CANCELLED)
+
+    # -- Update (/5/0/2) --
+
+    def execute_update(self):
+        self._check("update")  # T22
+        if (self.v11 and self.defer is not None and self.max_defer > 0
+                and self.defer(self.severity, self.max_defer)):
+            if self.deferred_at is None:  # the deadline runs from the first deferral
+                self.deferred_at = self.clock()
+            self._set(_DLED, RESULT_DEFERRED)  # T15
+            return
+        self._update()  # T14
+
+    def accept(self):
+        # the user accepts a deferred update (T16)
+        if self.state != _DLED or self.result != RESULT_DEFERRED:
+            raise Refused(NOT_ALLOWED, "no deferred update")
+        self._update()
+
+    def _update(self):
+        self.deferred_at = None
+        self._set(_UPD, RESULT_INITIAL)  # Result 0 as the update starts (2.5)
+        try:
+            if self.apply is not None:
+                self.apply()
+        except Exception as e:
+            r = _result(e, RESULT_UPDATE_FAILED)
+            if r == RESULT_DEPENDENCY_ERROR:
+                self._set(_DLED, r)  # 2.7: the executed instance stays Downloaded
+            elif r == RESULT_INTEGRITY_FAILURE and self.v11:
+                self._clear(_IDLE, r)  # T19: the image is unusable
+            else:
+                r = RESULT_UPDATE_FAILED
+                self._set(_DLED, r)  # T18: the image is kept for another try
+            raise FotaError(r, "update failed")
+
+    def boot_outcome(self, result):
+        # After a reset in Updating: what boot recorded (fota.boot last_update_outcome) as
+        # 1, 5 or 8; None or 0 when the new image never ran (cut before the reset). Returns
+        # False when there was no update to report.
+        if self.state != _UPD:
+            return False
+        if result == RESULT_SUCCESS:
+            self._set(_IDLE, result, offset=0, etag=None)  # T17
+        elif not self.v11:
+            self._set(_DLED, RESULT_UPDATE_FAILED)  # T18: object 5 v1.0 returns to Downloaded
+        else:
+            r = RESULT_UPDATE_FAILED
+            if result == RESULT_INTEGRITY_FAILURE:
+                r = result
+            self._set(_IDLE, r, offset=0, etag=None)  # T19; spec 2.5 "Idle/8 if rolled back"
+        return True
+
+    # -- driven by the client loop --
+
+    def resume(self):
+        # After a reset in Downloading: continue the pull from the journal's committed offset
+        # (only with an ETag to prove the file is the same); a push cannot continue since the
+        # server's Block1 transfer died with the connection: Result 4. True if acted.
+        if self.state != _DLING or self._dl is not None or self._push:
+            return False
+        if not self.uri:
+            self._fail_download(RESULT_CONNECTION_LOST)
+            return True
+        self._restart_pull()
+        return True
+
+    def _restart_pull(self):
+        at = self.committed if self.etag is not None else 0
+        self._resume_at = at
+        try:
+            self._start_pull(self.uri, at, self.etag if at else None)
+        except FotaError as e:
+            self._fail_download(e.result)
+
+    def poll(self):
+        # deadlines: a link-loss retry, a deferral that ran out (T16 by Max Defer Period)
+        now = self.clock()
+        if self._retry_at is not None and now >= self._retry_at and self.state == _DLING:
+            self._retry_at = None
+            self._restart_pull()
+        if (self.deferred_at is not None and self.state == _DLED
+                and self.result == RESULT_DEFERRED and now - self.deferred_at >= self.max_defer):
+            self._update()
+
+    def progress(self):
+        # (bytes received, total or None)
+        return self.received, self.size
+
+
+def _error(e, result):
+    # what a failed request raises: the FotaError itself, or one carrying the Result shown
+    return e if isinstance(e, FotaError) else FotaError(result, repr(e))
+
+
+def _name(info, default):
+    return (getattr(info, "component", None) or default or "") if info is not None else default
+
+
+def _version(info):
+    f = getattr(info, "version_str", None)
+    return f() if f is not None else ""
+
+
+def _zero():
+    return 0
+
+
+def _nothing(field):
+    pass

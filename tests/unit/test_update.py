@@ -1,0 +1,646 @@
+# fota.update: every transition T1-T22 of spec 2.3 by name, every cell of the write table 2.4,
+# refused requests change nothing, Update Result lifecycle 2.5, cancel, journal offsets, resume
+# and the outcome after reboot. Collaborators are the stand-ins of fotatest.
+# SPDX-License-Identifier: MIT
+from fota.const import (
+    STATE_DOWNLOADED, STATE_DOWNLOADING, STATE_IDLE, STATE_UPDATING, FotaError,
+)
+from fota.update import BAD_REQUEST, NOT_ALLOWED, OK, WRITES, Refused, allowed
+from fotatest import Info, Rig
+from port.flash import SECTOR
+from support import raises
+
+IDLE, DLING, DLED, UPD = STATE_IDLE, STATE_DOWNLOADING, STATE_DOWNLOADED, STATE_UPDATING
+URI = "coap://fw.example/app.bin"
+IMAGE = bytes(range(256)) * 40  # 10 KiB: two whole sectors and a tail
+
+
+def _pull(rig, size=len(IMAGE)):
+    rig.fu.write_uri(URI)
+    t = rig.pull.last
+    t.head(size)
+    return t
+
+
+def _downloaded(rig):
+    t = _pull(rig)
+    t.feed(IMAGE)
+    t.done()
+    assert rig.fu.state == DLED
+    return t
+
+
+def _updating(rig):
+    _downloaded(rig)
+    rig.fu.execute_update()
+    assert rig.fu.state == UPD
+
+
+def _in(rig, state):
+    # bring the machine into `state` (Downloading: a push, so package_more applies)
+    if state == DLING:
+        rig.fu.write_package_begin(len(IMAGE))
+    elif state == DLED:
+        _downloaded(rig)
+    elif state == UPD:
+        _updating(rig)
+    assert rig.fu.state == state
+
+
+def _sr(rig):
+    return rig.fu.state, rig.fu.result
+
+
+def _refused(rig, code, fn, *args):
+    # refused with `code`, and nothing changed: state, result, journal, slot, transfers
+    before = (_sr(rig), rig.journal.writes, rig.flash.ops, rig.slot.aborts, len(rig.events),
+              [t.cancelled for t in rig.pull.transfers])
+    e = raises(Refused, fn, *args)
+    assert e.code == code, (e.code, code)
+    after = (_sr(rig), rig.journal.writes, rig.flash.ops, rig.slot.aborts, len(rig.events),
+             [t.cancelled for t in rig.pull.transfers])
+    assert before == after, (before, after)
+
+
+# -- the transition function --
+
+# spec 2.3 (and 2.7 for 12, 13), written out independently of the module's table
+LEGAL = (
+    (IDLE, IDLE, 0), (IDLE, IDLE, 2), (IDLE, IDLE, 3), (IDLE, IDLE, 5), (IDLE, IDLE, 6),
+    (IDLE, IDLE, 7), (IDLE, IDLE, 9),
+    (IDLE, DLING, 0), (IDLE, DLED, 0),
+    (DLING, IDLE, 0), (DLING, IDLE, 2), (DLING, IDLE, 3), (DLING, IDLE, 4), (DLING, IDLE, 5),
+    (DLING, IDLE, 6), (DLING, IDLE, 7), (DLING, IDLE, 9), (DLING, IDLE, 10), (DLING, IDLE, 12),
+    (DLING, DLED, 0),
+    (DLED, IDLE, 0), (DLED, IDLE, 10), (DLED, DLED, 11), (DLED, UPD, 0),
+    (UPD, IDLE, 1), (UPD, IDLE, 5), (UPD, IDLE, 8), (UPD, DLED, 8), (UPD, DLED, 13),
+)
+
+
+def test_allowed_is_exactly_the_spec_table():
+    for s in range(4):
+        for n in range(4):
+            for r in range(14):
+                assert allowed(s, n, r) == ((s, n, r) in LEGAL), (s, n, r)
+    assert not allowed(IDLE, UPD, 0) and not allowed(DLING, UPD, 0) and not allowed(9, 0, 0)
+
+
+def test_write_table_is_spec_2_4():
+    want = {
+        "uri_reset": (OK, OK, OK, NOT_ALLOWED),
+        "uri": (OK, BAD_REQUEST, BAD_REQUEST, BAD_REQUEST),
+        "package_reset": (OK, OK, OK, NOT_ALLOWED),
+        "package": (OK, BAD_REQUEST, BAD_REQUEST, NOT_ALLOWED),
+        "package_more": (BAD_REQUEST, OK, BAD_REQUEST, NOT_ALLOWED),
+        "update": (NOT_ALLOWED, NOT_ALLOWED, OK, NOT_ALLOWED),
+        "cancel": (NOT_ALLOWED, OK, OK, NOT_ALLOWED),
+    }
+    assert sorted(WRITES) == sorted(want)
+    for k in want:
+        assert WRITES[k] == want[k], k
+
+
+def _request(rig, name):
+    fu = rig.fu
+    if name == "uri_reset":
+        fu.write_uri("")
+    elif name == "uri":
+        fu.write_uri(URI)
+    elif name == "package_reset":
+        fu.write_package_whole(b"\x00")
+    elif name == "package":
+        fu.write_package_begin(len(IMAGE))
+    elif name == "package_more":
+        fu.write_package(0, IMAGE[:1024])
+    elif name == "update":
+        fu.execute_update()
+    else:
+        fu.cancel()
+
+
+# what an accepted request leads to, per state (spec 2.4 cells that say "2.04 ...")
+AFTER = {
+    ("uri_reset", IDLE): (IDLE, 0), ("uri_reset", DLING): (IDLE, 0),
+    ("uri_reset", DLED): (IDLE, 0),
+    ("uri", IDLE): (DLING, 0),
+    ("package_reset", IDLE): (IDLE, 0), ("package_reset", DLING): (IDLE, 0),
+    ("package_reset", DLED): (IDLE, 0),
+    ("package", IDLE): (DLING, 0),
+    ("package_more", DLING): (DLING, 0),
+    ("update", DLED): (UPD, 0),
+    ("cancel", DLING): (IDLE, 10), ("cancel", DLED): (IDLE, 10),
+}
+
+
+def test_every_cell_of_the_write_table():
+    cells = 0
+    for name in WRITES:
+        for state in range(4):
+            rig = Rig()
+            _in(rig, state)
+            code = WRITES[name][state]
+            if code:
+                _refused(rig, code, _request, rig, name)
+            else:
+                _request(rig, name)
+                assert _sr(rig) == AFTER[(name, state)], (name, state, _sr(rig))
+                assert rig.on_flash()["state"] == rig.fu.state  # durable as well
+            cells += 1
+    assert cells == 28
+
+
+def test_package_continuation_refused_while_a_pull_runs():
+    rig = Rig()
+    _pull(rig)
+    _refused(rig, BAD_REQUEST, rig.fu.write_package, 0, b"x")
+    _refused(rig, BAD_REQUEST, rig.fu.write_package_end)
+    _refused(rig, BAD_REQUEST, rig.fu.write_package_begin, 10)  # a new push transfer
+
+
+# -- T1 .. T22 --
+
+def test_T1_uri_in_idle_starts_pull():
+    rig = Rig()
+    rig.fu.write_uri(URI)
+    t = rig.pull.last
+    assert _sr(rig) == (DLING, 0) and t.uri == URI and t.offset == 0 and t.etag is None
+    j = rig.on_flash()
+    assert j["state"] == DLING and j["uri"] == URI and j["component"] == "app"
+    assert rig.fields() == ["uri", "time", "state"]
+
+
+def test_T2_unsupported_scheme_stays_idle_with_9():
+    rig = Rig()
+    rig.pull.fail = FotaError(9, "no ftp")
+    e = raises(FotaError, rig.fu.write_uri, "ftp://h/fw")
+    assert e.result == 9 and _sr(rig) == (IDLE, 9)
+    assert "state" not in rig.fields() and rig.on_flash()["result"] == 9
+
+
+def test_T3_invalid_uri_stays_idle_with_7():
+    rig = Rig()
+    rig.pull.fail = FotaError(7, "no host")
+    raises(FotaError, rig.fu.write_uri, "coap://")
+    assert _sr(rig) == (IDLE, 7)
+    rig.fu.write_uri("")  # clears the error (2.5)
+    raises(FotaError, rig.fu.write_uri, "coap://h/" + "x" * 250)  # over 255 bytes
+    assert _sr(rig) == (IDLE, 7) and not rig.pull.transfers
+
+
+def test_T3_not_found_once_running_goes_idle_with_7():
+    rig = Rig()
+    t = _pull(rig)
+    t.done(FotaError(7, "4.04"))
+    assert _sr(rig) == (IDLE, 7) and rig.slot.aborts == 1
+
+
+def test_T4_first_push_block():
+    rig = Rig()
+    rig.fu.write_package_begin(len(IMAGE))
+    assert _sr(rig) == (DLING, 0) and rig.slot.opens == [(len(IMAGE), 0)]
+    rig.fu.write_package(0, IMAGE[:1024])
+    assert rig.fu.progress() == (1024, len(IMAGE))
+
+
+def test_T5_whole_image_in_one_write():
+    rig = Rig()
+    rig.fu.write_package_whole(IMAGE)
+    assert _sr(rig) == (DLED, 0)
+    assert rig.fields().count("state") == 1  # straight to Downloaded
+    assert rig.fu.name == "app" and rig.fu.version == "2.0.0"
+    rig2 = Rig()
+    rig2.slot.fail_finish = FotaError(5, "bad signature")
+    raises(FotaError, rig2.fu.write_package_whole, IMAGE)
+    assert _sr(rig2) == (IDLE, 5) and rig2.slot.aborts == 1
+
+
+def test_T6_empty_uri_resets_every_state_but_updating():
+    for state in (IDLE, DLING, DLED):
+        rig = Rig()
+        if state == DLING:
+            t = _pull(rig)
+            t.feed(IMAGE[:8192])
+        else:
+            _in(rig, state)
+        rig.fu.write_uri("")
+        assert _sr(rig) == (IDLE, 0)
+        assert rig.fu.uri == "" and rig.fu.name == "" and rig.on_flash()["offset"] == 0
+        if state == DLING:
+            assert t.cancelled and rig.slot.aborts == 1  # transfer stopped, partial data gone
+        if state == DLED:
+            assert rig.slot.aborts == 1  # the image is deleted (object 5 v1.1)
+    rig = Rig()
+    _in(rig, UPD)
+    _refused(rig, NOT_ALLOWED, rig.fu.write_uri, "")
+
+
+def test_T7_null_or_empty_package_resets():
+    for null in (b"\x00", b""):
+        for state in (IDLE, DLING, DLED):
+            rig = Rig()
+            _in(rig, state)
+            rig.fu.write_package_whole(null)
+            assert _sr(rig) == (IDLE, 0)
+        rig = Rig()
+        _in(rig, UPD)
+        _refused(rig, NOT_ALLOWED, rig.fu.write_package_whole, null)
+    rig = Rig()
+    _in(rig, DLED)
+    rig.fu.reset()
+    assert _sr(rig) == (IDLE, 0)
+
+
+def test_T8_transfer_complete_downloaded():
+    rig = Rig()
+    t = _pull(rig)
+    t.feed(IMAGE)
+    assert rig.fu.state == DLING
+    rig.slot.info = Info("app", (3, 1, 4, 0))
+    t.done()
+    assert _sr(rig) == (DLED, 0) and rig.fu.version == "3.1.4" and rig.fu.name == "app"
+    j = rig.on_flash()
+    assert j["state"] == DLED and j["offset"] == len(IMAGE) and j["version"] == "3.1.4"
+    # push: the same through write_package_end
+    rig = Rig()
+    rig.fu.write_package_begin(len(IMAGE))
+    for i in range(0, len(IMAGE), 1024):
+        rig.fu.write_package(i, IMAGE[i : i + 1024])
+    rig.fu.write_package_end()
+    assert _sr(rig) == (DLED, 0) and bytes(rig.slot.image[: len(IMAGE)]) == IMAGE
+
+
+def test_T9_not_enough_flash():
+    rig = Rig()
+    rig.fu.write_uri(URI)
+    t = rig.pull.last
+    raises(FotaError, t.head, 10 << 20)  # the declared size does not fit: before any erase
+    assert _sr(rig) == (IDLE, 2) and t.cancelled
+    rig = Rig()
+    e = raises(FotaError, rig.fu.write_package_begin, 10 << 20)  # push: refused in Idle
+    assert e.result == 2 and _sr(rig) == (IDLE, 2)
+
+
+def test_T10_out_of_ram():
+    rig = Rig()
+    t = _pull(rig)
+    rig.slot.fail_write = MemoryError()
+    raises(FotaError, t.feed, IMAGE)
+    assert _sr(rig) == (IDLE, 3)
+
+
+def test_T11_link_lost():
+    rig = Rig()
+    t = _pull(rig)
+    t.done("timeout")
+    assert _sr(rig) == (IDLE, 4) and rig.slot.aborts == 1
+    rig = Rig()
+    rig.fu.write_package_begin(len(IMAGE))
+    rig.fu.download_failed(4)  # the push layer gave up on the Block1 transfer
+    assert _sr(rig) == (IDLE, 4)
+
+
+def test_T12_integrity_failure_at_end():
+    rig = Rig()
+    t = _pull(rig)
+    t.feed(IMAGE)
+    rig.slot.fail_finish = FotaError(5, "signature")
+    raises(FotaError, t.done)
+    assert _sr(rig) == (IDLE, 5) and rig.on_flash()["result"] == 5
+
+
+def test_T13_unsupported_package():
+    rig = Rig()
+    t = _pull(rig)
+    rig.slot.fail_write = FotaError(6, "not an image")
+    raises(FotaError, t.feed, IMAGE)
+    assert _sr(rig) == (IDLE, 6)
+
+
+def test_T14_update_journals_updating_before_apply():
+    rig = Rig()
+    _downloaded(rig)
+    seen = []
+    rig.apply_error = None
+
+    def apply():
+        seen.append((rig.fu.state, rig.on_flash()["state"]))
+        rig.slot.activate()
+
+    rig.fu.apply = apply
+    rig.fu.execute_update()
+    assert _sr(rig) == (UPD, 0) and seen == [(UPD, UPD)] and rig.slot.activations == 1
+
+
+def _deferring(answer=True):
+    rig = Rig(defer=lambda severity, max_defer: answer)
+    rig.fu.max_defer = 60
+    _downloaded(rig)
+    return rig
+
+
+def test_T15_user_defers():
+    rig = _deferring()
+    rig.fu.execute_update()
+    assert _sr(rig) == (DLED, 11) and rig.applied == 0
+    rig = _deferring()
+    rig.fu.max_defer = 0  # 0: deferral not allowed
+    rig.fu.execute_update()
+    assert _sr(rig) == (UPD, 0)
+    rig = Rig(v11=False, defer=lambda s, m: True)  # object 5 v1.0 has no result 11
+    rig.fu.max_defer = 60
+    _downloaded(rig)
+    rig.fu.execute_update()
+    assert _sr(rig) == (UPD, 0)
+
+
+def test_T16_accept_or_max_defer_expiry():
+    rig = _deferring()
+    rig.fu.execute_update()
+    rig.fu.accept()
+    assert _sr(rig) == (UPD, 0) and rig.applied == 1
+    rig = _deferring()
+    rig.fu.execute_update()
+    rig.clock.t += 30
+    rig.fu.execute_update()  # deferred again: the deadline still runs from the first time
+    rig.clock.t += 29
+    rig.fu.poll()
+    assert _sr(rig) == (DLED, 11)
+    rig.clock.t += 1
+    rig.fu.poll()
+    assert _sr(rig) == (UPD, 0) and rig.applied == 1
+    rig = Rig()
+    _downloaded(rig)
+    _refused(rig, NOT_ALLOWED, rig.fu.accept)  # nothing deferred
+
+
+def test_T17_success_reported_after_reboot():
+    rig = Rig()
+    _updating(rig)
+    fu = rig.reboot()
+    assert _sr(rig) == (UPD, 0) and fu.name == "app" and fu.version == "2.0.0"
+    assert fu.boot_outcome(1)
+    assert _sr(rig) == (IDLE, 1)
+    fu = rig.reboot()  # the result is kept while Idle, across reboots too (2.5)
+    assert _sr(rig) == (IDLE, 1) and not fu.boot_outcome(1)
+
+
+def test_T18_update_failed_back_to_downloaded():
+    rig = Rig()
+    _downloaded(rig)
+    rig.apply_error = OSError("activate failed")
+    e = raises(FotaError, rig.fu.execute_update)
+    assert e.result == 8 and _sr(rig) == (DLED, 8)
+    rig.apply_error = None
+    rig.fu.execute_update()  # the image is still there: try again
+    assert _sr(rig) == (UPD, 0)
+    rig = Rig(v11=False)  # object 5 v1.0: a rollback seen after reboot is Downloaded/8
+    _updating(rig)
+    rig.reboot().boot_outcome(8)
+    assert _sr(rig) == (DLED, 8)
+
+
+def test_T19_unusable_image_back_to_idle():
+    for outcome, want in ((5, 5), (8, 8), (None, 8)):
+        rig = Rig()
+        _updating(rig)
+        rig.reboot().boot_outcome(outcome)
+        assert _sr(rig) == (IDLE, want), outcome
+    rig = Rig()
+    _downloaded(rig)
+    rig.apply_error = FotaError(5, "image damaged since download")
+    raises(FotaError, rig.fu.execute_update)
+    assert _sr(rig) == (IDLE, 5) and rig.slot.aborts == 1
+
+
+def test_T20_cancel_downloading_or_downloaded():
+    rig = Rig()
+    t = _pull(rig)
+    rig.fu.cancel()
+    assert _sr(rig) == (IDLE, 10) and t.cancelled and rig.slot.aborts == 1
+    rig = Rig()
+    _downloaded(rig)
+    rig.fu.cancel()
+    assert _sr(rig) == (IDLE, 10) and rig.on_flash()["result"] == 10
+
+
+def test_T21_cancel_refused_in_idle_and_updating():
+    for state in (IDLE, UPD):
+        rig = Rig()
+        _in(rig, state)
+        _refused(rig, NOT_ALLOWED, rig.fu.cancel)
+    rig = Rig(v11=False)
+    _downloaded(rig)
+    _refused(rig, NOT_ALLOWED, rig.fu.cancel)  # object 5 v1.0 has no Cancel
+
+
+def test_T22_update_refused_unless_downloaded():
+    for state in (IDLE, DLING, UPD):
+        rig = Rig()
+        _in(rig, state)
+        _refused(rig, NOT_ALLOWED, rig.fu.execute_update)
+
+
+def test_dependency_error_keeps_downloaded():
+    # /33629 (spec 2.7): Update fails with 13, the executed instance stays Downloaded
+    rig = Rig()
+    _downloaded(rig)
+    rig.apply_error = FotaError(13, "needs modem 2.x")
+    raises(FotaError, rig.fu.execute_update)
+    assert _sr(rig) == (DLED, 13)
+
+
+# -- result lifecycle (2.5), time, refusals --
+
+def test_result_reset_when_download_or_update_starts():
+    rig = Rig()
+    rig.pull.fail = FotaError(9)
+    raises(FotaError, rig.fu.write_uri, "ftp://x/y")
+    rig.fu.write_uri(URI)  # T1 from Idle/9
+    assert _sr(rig) == (DLING, 0)
+    rig.pull.last.done("reset")
+    assert _sr(rig) == (IDLE, 4)
+    rig.fu.write_package_begin(10)  # T4 from Idle/4
+    assert _sr(rig) == (DLING, 0)
+    rig.fu.write_uri("")
+    rig.pull.fail = FotaError(7)
+    raises(FotaError, rig.fu.write_uri, "coap:x")
+    rig.fu.write_package_whole(IMAGE)  # T5 from Idle/7
+    assert _sr(rig) == (DLED, 0)
+    rig.apply_error = OSError()
+    raises(FotaError, rig.fu.execute_update)
+    assert _sr(rig) == (DLED, 8)
+    rig.apply_error = None
+    rig.fu.execute_update()  # T14 from Downloaded/8
+    assert _sr(rig) == (UPD, 0)
+
+
+def test_last_state_change_time_written_before_state():
+    rig = Rig()
+    rig.clock.t = 1000
+    rig.fu.write_uri(URI)
+    rig.clock.t = 2000
+    rig.pull.last.head(len(IMAGE))
+    rig.pull.last.feed(IMAGE)
+    rig.pull.last.done()
+    times = [e for e in rig.events if e[0] in ("time", "state")]
+    # "time" is announced before "state", and the state already carries its new time
+    assert [e[0] for e in times] == ["time", "state", "time", "state"]
+    assert times[1][3] == 1000 and times[3][3] == 2000
+    assert rig.on_flash()["time"] == 2000
+    rig.clock.t = 3000
+    rig.fu.cancel()
+    assert rig.fu.changed_at == 3000
+
+
+def test_result_only_change_keeps_time():
+    rig = Rig()
+    rig.clock.t = 500
+    rig.pull.fail = FotaError(9)
+    raises(FotaError, rig.fu.write_uri, "ftp://x")
+    assert rig.fu.changed_at == 0 and "time" not in rig.fields()
+
+
+def test_download_outcome_refused_when_not_downloading():
+    rig = Rig()
+    _refused(rig, NOT_ALLOWED, rig.fu.download_finished, Info())
+    _refused(rig, NOT_ALLOWED, rig.fu.download_failed, 4)
+
+
+def test_unmapped_failure_results_fall_back():
+    rig = Rig()
+    t = _pull(rig)
+    t.done(FotaError(8, "nonsense for a download"))
+    assert _sr(rig) == (IDLE, 4)
+    rig = Rig()
+    t = _pull(rig)
+    t.done(ValueError("engine bug"))
+    assert _sr(rig) == (IDLE, 4)
+
+
+def test_stale_callbacks_after_reset_are_ignored():
+    rig = Rig()
+    t = _pull(rig)
+    rig.fu.write_uri("")
+    raises(FotaError, t.feed, IMAGE[:1024])  # the engine is told to stop
+    t.done()
+    assert _sr(rig) == (IDLE, 0) and rig.slot.pos == 0
+    rig.fu.write_uri(URI)
+    t.done("timeout")  # the old transfer's on_done cannot fail the new one
+    assert _sr(rig) == (DLING, 0)
+
+
+# -- offsets, resume, reboot --
+
+def test_journal_offset_never_ahead_of_committed():
+    for push in (False, True):
+        rig = Rig()
+        if push:
+            rig.fu.write_package_begin(len(IMAGE))
+        else:
+            t = _pull(rig)
+        for i in range(0, len(IMAGE), 1000):  # blocks not aligned to sectors
+            if push:
+                rig.fu.write_package(i, IMAGE[i : i + 1000])
+            else:
+                t.sink(i, IMAGE[i : i + 1000])
+            off = rig.on_flash()["offset"]
+            assert off <= rig.slot.committed() and off % SECTOR == 0, (i, off)
+            assert rig.fu.progress()[0] == min(i + 1000, len(IMAGE))
+        assert rig.on_flash()["offset"] == 8192
+
+
+def test_resume_after_reboot_from_committed_offset():
+    rig = Rig()
+    t = _pull(rig)
+    t.feed(IMAGE[:6000])  # one sector on flash, the rest buffered and lost with power
+    fu = rig.reboot()
+    assert _sr(rig) == (DLING, 0) and fu.uri == URI
+    assert fu.resume()
+    t = rig.pull.last
+    assert t.offset == 4096 and t.etag == b"E1"
+    t.head(len(IMAGE), b"E1")
+    assert rig.slot.opens == [(len(IMAGE), 4096)]
+    rig.slot.image[:4096] = IMAGE[:4096]  # what the previous boot had put on flash
+    t.feed(IMAGE[4096:])
+    t.done()
+    assert _sr(rig) == (DLED, 0) and bytes(rig.slot.image[: len(IMAGE)]) == IMAGE
+    assert not fu.resume()
+
+
+def test_resume_starts_over_when_etag_changed_or_range_ignored():
+    for etag, at in ((b"E2", None), (b"E1", 0)):
+        rig = Rig()
+        t = _pull(rig)
+        t.feed(IMAGE[:8192])
+        fu = rig.reboot()
+        fu.resume()
+        rig.pull.last.head(len(IMAGE), etag, at)
+        assert rig.slot.opens == [(len(IMAGE), 0)]
+        assert rig.on_flash()["offset"] == 0 and rig.on_flash()["etag"] == etag
+
+
+def test_resume_without_etag_starts_from_zero():
+    rig = Rig()
+    rig.fu.write_uri(URI)
+    t = rig.pull.last
+    t.head(len(IMAGE), None)
+    t.feed(IMAGE[:8192])
+    rig.reboot().resume()
+    assert rig.pull.last.offset == 0 and rig.pull.last.etag is None
+
+
+def test_weak_etag_not_persisted():
+    rig = Rig()
+    rig.fu.write_uri(URI)
+    rig.pull.last.head(len(IMAGE), b'W/"abc"')
+    assert rig.on_flash()["etag"] is None
+
+
+def test_push_cannot_resume_after_reboot():
+    rig = Rig()
+    rig.fu.write_package_begin(len(IMAGE))
+    rig.fu.write_package(0, IMAGE[:4096])
+    fu = rig.reboot()
+    assert _sr(rig) == (DLING, 0)
+    assert fu.resume()
+    assert _sr(rig) == (IDLE, 4)
+
+
+def test_downloaded_survives_reboot():
+    rig = Rig()
+    _downloaded(rig)
+    fu = rig.reboot()
+    assert _sr(rig) == (DLED, 0) and fu.name == "app" and not fu.resume()
+    fu.execute_update()
+    assert _sr(rig) == (UPD, 0)
+
+
+def test_link_loss_retries_from_committed_offset_then_4():
+    rig = Rig(retries=2)
+    t = _pull(rig)
+    t.feed(IMAGE[:5000])
+    t.done("timeout")
+    assert _sr(rig) == (DLING, 0) and len(rig.pull.transfers) == 1
+    rig.clock.t += 1
+    rig.fu.poll()
+    assert len(rig.pull.transfers) == 1  # backoff not over yet
+    rig.clock.t += 1
+    rig.fu.poll()
+    t = rig.pull.last
+    assert len(rig.pull.transfers) == 2 and t.offset == 4096 and t.etag == b"E1"
+    t.head(len(IMAGE))
+    t.done("timeout")
+    rig.clock.t += 4  # the second pause is twice as long
+    rig.fu.poll()
+    assert len(rig.pull.transfers) == 3
+    rig.pull.last.done("timeout")  # retries spent
+    assert _sr(rig) == (IDLE, 4)
+
+
+def test_two_instances_are_independent():
+    # /33629: one FirmwareUpdate per instance, each with its own journal and slot
+    a, b = Rig(), Rig()
+    _downloaded(a)
+    b.fu.write_package_begin(100)
+    a.fu.execute_update()
+    assert _sr(a) == (UPD, 0) and _sr(b) == (DLING, 0)
