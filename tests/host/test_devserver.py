@@ -127,7 +127,7 @@ def test_observe_update_deregister(env):
     seq = api.notifications("fake2")["seq"]
     for v in (39000, 38000):
         loop.call(fake.set, (3, 0, 10), v)
-        n = api.wait("fake2", "notification", timeout=10, since=seq, path="/3/0/10")
+        n = api.wait("fake2", "notification", timeout=30, since=seq, path="/3/0/10")
         assert n["value"] == v and n["code"] == "2.05"
         seq = n["seq"]
     ring = api.notifications("fake2", path="/3/0/10")["notifications"]
@@ -139,7 +139,7 @@ def test_observe_update_deregister(env):
     api.observe("fake2", "/3/0", format="tlv")
     seq = api.notifications("fake2")["seq"]  # before the change: the notification may beat wait()
     loop.call(fake.set, (3, 0, 9), 42)
-    n = api.wait("fake2", "notification", timeout=10, since=seq, path="/3/0")
+    n = api.wait("fake2", "notification", timeout=30, since=seq, path="/3/0")
     assert {r["path"]: r["value"] for r in n["records"]}["/3/0/9"] == 42
 
     # cancel: no more notifications kept, and the client's next notification is refused
@@ -153,16 +153,16 @@ def test_observe_update_deregister(env):
     # Update: keep-alive, new lifetime, new object list
     seq = api.notifications("fake2")["seq"]
     assert loop.run(fake.update(coap)).code.dotted == "2.04"
-    ev = api.wait("fake2", "updated", timeout=10, since=seq)
+    ev = api.wait("fake2", "updated", timeout=30, since=seq)
     assert ev["query"] == {} and not ev["objects_changed"]
     assert loop.run(fake.update(coap, ("lt=90",), b"</1/0>,</3/0>,</5/0>")).code.dotted == "2.04"
-    ev = api.wait("fake2", "updated", timeout=10, since=ev["seq"])
+    ev = api.wait("fake2", "updated", timeout=30, since=ev["seq"])
     assert ev["registration"]["lifetime"] == 90 and ev["objects_changed"]
     assert {"path": "/5/0", "attrs": {}} in api.client("fake2")["objects"]
 
     # De-register; an Update after that gets 4.04 (the client must Register again)
     assert loop.run(fake.deregister(coap)).code.dotted == "2.02"
-    api.wait("fake2", "deregistered", timeout=10, since=ev["seq"])
+    api.wait("fake2", "deregistered", timeout=30, since=ev["seq"])
     assert api.clients() == []
     assert loop.run(fake.update(coap)).code.dotted == "4.04"
 
