@@ -5,6 +5,9 @@ try:
     import fota.boot.start
 
     fota.boot.start.run()
+except ImportError as e:
+    # a board without trusted keys (never provisioned for slot updates): nothing to select
+    print("boot: no slot boot:", e)
 except Exception as e:  # worst case: the confirmed slot / the filesystem's main.py runs
     try:
         import sys
