@@ -12,21 +12,19 @@
 # Execute itself answers 2.04; push may answer 4.13 for Result 2).
 from fota.const import (
     RESULT_CONNECTION_LOST, RESULT_DEFERRED, RESULT_DEPENDENCY_ERROR, RESULT_INITIAL,
-    RESULT_INTEGRITY_FAILURE, RESULT_INVALID_URI, RESULT_NOT_ENOUGH_SPACE, RESULT_OUT_OF_RAM,
-    RESULT_SUCCESS, RESULT_UNSUPPORTED_PROTOCOL, RESULT_UPDATE_CANCELLED,
-    RESULT_UPDATE_FAILED, STATE_DOWNLOADED, STATE_DOWNLOADING, STATE_IDLE, STATE_UPDATING,
+    RESULT_INTEGRITY_FAILURE, RESULT_INVALID_URI, RESULT_NOT_ENOUGH_SPACE, RESULT_SUCCESS,
+    RESULT_OUT_OF_RAM, RESULT_UNSUPPORTED_PROTOCOL, RESULT_UPDATE_CANCELLED, RESULT_UPDATE_FAILED,
     FotaError,
 )
 from port import const
-
-OK = const(0)
-BAD_REQUEST = const(0x80)  # CoAP 4.00
-NOT_ALLOWED = const(0x85)  # CoAP 4.05
 
 _IDLE = const(0)
 _DLING = const(1)
 _DLED = const(2)
 _UPD = const(3)
+OK = const(0)
+BAD_REQUEST = const(0x80)  # CoAP 4.00
+NOT_ALLOWED = const(0x85)  # CoAP 4.05
 
 # (state, new state) -> the Update Results that transition may set. Spec 2.3 by T-number,
 # 2.7 for /33629; a result change without a state change is listed as (s, s).
@@ -73,7 +71,7 @@ class Refused(Exception):
         self.reason = reason
 
 
-def _result(e, default):
+def result_of(e, default):
     # the Update Result an exception stands for; the state machine owns the default
     if isinstance(e, FotaError):
         return e.result
@@ -82,6 +80,11 @@ def _result(e, default):
     if isinstance(e, int) and not isinstance(e, bool):
         return e
     return default
+
+
+def as_error(e, result):
+    # what a failed request raises: the FotaError itself, or one carrying the Result shown
+    return e if isinstance(e, FotaError) else FotaError(result, repr(e))
 
 
 class FirmwareUpdate:
@@ -106,8 +109,8 @@ class FirmwareUpdate:
         self.slot = slot
         self.start_download = start_download
         self.apply = apply
-        self.clock = clock or _zero
-        self.on_change = on_change or _nothing
+        self.clock = clock or (lambda: 0)
+        self.on_change = on_change or (lambda field: None)
         self.defer = defer
         self.v11 = v11
         self.component = component
@@ -209,12 +212,14 @@ class FirmwareUpdate:
                 self._set(_IDLE, e.result, uri=uri)  # T2, T3: stays Idle
                 raise
             # anything else (e.g. offline at start: 4) is a download that started and failed
-            self._set(_DLING, RESULT_INITIAL, uri=uri, offset=0, etag=None, size=None,
-                      name="", version="", component=self.component)
-            self._fail_download(_result(e, RESULT_CONNECTION_LOST))
+            self._begin(uri, None)
+            self._fail_download(result_of(e, RESULT_CONNECTION_LOST))
             raise
-        # T1: Result 0 as the download starts (2.5)
-        self._set(_DLING, RESULT_INITIAL, uri=uri, offset=0, etag=None, size=None, name="",
+        self._begin(uri, None)  # T1
+
+    def _begin(self, uri, size):
+        # T1, T4: Downloading, and Result 0 as a download starts (2.5)
+        self._set(_DLING, RESULT_INITIAL, uri=uri, offset=0, etag=None, size=size, name="",
                   version="", component=self.component)
 
     def _start_pull(self, uri, offset, etag):
@@ -254,8 +259,8 @@ class FirmwareUpdate:
         try:
             self.slot.open(size, self._resume_at)
         except Exception as e:
-            self._fail_download(_result(e, RESULT_NOT_ENOUGH_SPACE))  # T9 before any erase
-            raise _error(e, self.result)
+            self._fail_download(result_of(e, RESULT_NOT_ENOUGH_SPACE))  # T9 before any erase
+            raise as_error(e, self.result)
         self._opened = True
         self.etag = keep
         self.journal.save(etag=keep, size=size, offset=self._resume_at)
@@ -267,8 +272,8 @@ class FirmwareUpdate:
         try:
             self.slot.write(offset, data)
         except Exception as e:
-            self._fail_download(_result(e, RESULT_NOT_ENOUGH_SPACE))  # T9, T10, T13
-            raise _error(e, self.result)
+            self._fail_download(result_of(e, RESULT_NOT_ENOUGH_SPACE))  # T9, T10, T13
+            raise as_error(e, self.result)
         end = offset + len(data)
         if end > self.received:
             self.received = end
@@ -282,7 +287,7 @@ class FirmwareUpdate:
         self._dl = None
         if error is None:
             return self._finish()
-        r = _result(error, RESULT_CONNECTION_LOST)
+        r = result_of(error, RESULT_CONNECTION_LOST)
         if r == RESULT_CONNECTION_LOST and self.uri and self._left > 0:
             # link lost: try again from what is on flash after a pause (anchors 3 item 2)
             self._retry_at = self.clock() + self.backoff * (1 << (self.retries - self._left))
@@ -294,8 +299,8 @@ class FirmwareUpdate:
         try:
             info = self.slot.finish()
         except Exception as e:
-            self._fail_download(_result(e, RESULT_INTEGRITY_FAILURE))  # T12, T13, T9
-            raise _error(e, self.result)
+            self._fail_download(result_of(e, RESULT_INTEGRITY_FAILURE))  # T12, T13, T9
+            raise as_error(e, self.result)
         self.download_finished(info)
 
     # -- Package (/5/0/0): push --
@@ -307,14 +312,12 @@ class FirmwareUpdate:
         try:
             self.slot.open(size, 0)
         except Exception as e:
-            self._set(_IDLE, self._idle_result(_result(e, RESULT_NOT_ENOUGH_SPACE)))
+            self._set(_IDLE, self._idle_result(result_of(e, RESULT_NOT_ENOUGH_SPACE)))
             raise FotaError(self.result, "package refused")
         self._push = True
         self._opened = True
         self.received = 0
-        # T4: Result 0 as the download starts (2.5)
-        self._set(_DLING, RESULT_INITIAL, uri="", offset=0, etag=None, size=size, name="",
-                  version="", component=self.component)
+        self._begin("", size)  # T4
 
     def write_package(self, offset, data):
         self._check("package_more")
@@ -340,7 +343,7 @@ class FirmwareUpdate:
             info = self.slot.finish()
         except Exception as e:
             self.slot.abort()
-            self._set(_IDLE, self._idle_result(_result(e, RESULT_INTEGRITY_FAILURE)))
+            self._set(_IDLE, self._idle_result(result_of(e, RESULT_INTEGRITY_FAILURE)))
             raise FotaError(self.result, "package refused")
         self._set(_DLED, RESULT_INITIAL, uri="", offset=self.slot.committed(), etag=None,
                   size=len(data), name=_name(info, self.component), version=_version(info),
@@ -407,7 +410,7 @@ class FirmwareUpdate:
             if self.apply is not None:
                 self.apply()
         except Exception as e:
-            r = _result(e, RESULT_UPDATE_FAILED)
+            r = result_of(e, RESULT_UPDATE_FAILED)
             if r == RESULT_DEPENDENCY_ERROR:
                 self._set(_DLED, r)  # 2.7: the executed instance stays Downloaded
             elif r == RESULT_INTEGRITY_FAILURE and self.v11:
@@ -464,16 +467,14 @@ class FirmwareUpdate:
             self._restart_pull()
         if (self.deferred_at is not None and self.state == _DLED
                 and self.result == RESULT_DEFERRED and now - self.deferred_at >= self.max_defer):
-            self._update()
+            try:
+                self._update()
+            except FotaError:
+                pass  # the failure is the Result now; the client loop goes on
 
     def progress(self):
         # (bytes received, total or None)
         return self.received, self.size
-
-
-def _error(e, result):
-    # what a failed request raises: the FotaError itself, or one carrying the Result shown
-    return e if isinstance(e, FotaError) else FotaError(result, repr(e))
 
 
 def _name(info, default):
@@ -483,11 +484,3 @@ def _name(info, default):
 def _version(info):
     f = getattr(info, "version_str", None)
     return f() if f is not None else ""
-
-
-def _zero():
-    return 0
-
-
-def _nothing(field):
-    pass

@@ -644,3 +644,12 @@ def test_two_instances_are_independent():
     b.fu.write_package_begin(100)
     a.fu.execute_update()
     assert _sr(a) == (UPD, 0) and _sr(b) == (DLING, 0)
+
+
+def test_expired_deferral_failing_does_not_raise_from_poll():
+    rig = _deferring()
+    rig.fu.execute_update()
+    rig.apply_error = OSError("flash")
+    rig.clock.t += 60
+    rig.fu.poll()
+    assert _sr(rig) == (DLED, 8)
