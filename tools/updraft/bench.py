@@ -6,6 +6,7 @@
 #   libcoap's coap-client (whole process) and aiocoap's client (in process).
 # SPDX-License-Identifier: MIT
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -85,7 +86,10 @@ def _aiocoap(port):
     return float(out.stdout.strip().split()[-1])
 
 
-def coap_pull(runs=5):
+@contextlib.contextmanager
+def libcoap_file(size=MIB):
+    # coap-server on loopback holding /fw (size random bytes, put there by coap-client);
+    # yields (port, coap-client path, temp dir).
     server = _need("coap-server-notls")
     client = _need("coap-client-notls")
     port = _free_port()
@@ -95,19 +99,24 @@ def coap_pull(runs=5):
         with tempfile.TemporaryDirectory() as tmp:
             f = os.path.join(tmp, "fw.bin")
             with open(f, "wb") as fh:
-                fh.write(random.Random(1).randbytes(MIB))
+                fh.write(random.Random(1).randbytes(size))
             time.sleep(0.2)
             subprocess.run([client, "-m", "put", "-b", "1024", "-f", f, "coap://127.0.0.1:%d/fw" % port],
                            check=True, capture_output=True, timeout=120)
-            samples = {"updraft_cpython_s": [], "updraft_micropython_s": [], "coap_client_s": [], "aiocoap_s": []}
-            for _ in range(runs):  # interleaved, so machine noise hits every contender alike
-                samples["updraft_cpython_s"].append(_our_pull(sys.executable, port))
-                samples["updraft_micropython_s"].append(_our_pull(os.path.join(BIN, "micropython"), port))
-                samples["coap_client_s"].append(_coap_client(client, port, tmp))
-                samples["aiocoap_s"].append(_aiocoap(port))
+            yield port, client, tmp
     finally:
         srv.terminate()
         srv.wait(5)
+
+
+def coap_pull(runs=5):
+    with libcoap_file() as (port, client, tmp):
+        samples = {"updraft_cpython_s": [], "updraft_micropython_s": [], "coap_client_s": [], "aiocoap_s": []}
+        for _ in range(runs):  # interleaved, so machine noise hits every contender alike
+            samples["updraft_cpython_s"].append(_our_pull(sys.executable, port))
+            samples["updraft_micropython_s"].append(_our_pull(os.path.join(BIN, "micropython"), port))
+            samples["coap_client_s"].append(_coap_client(client, port, tmp))
+            samples["aiocoap_s"].append(_aiocoap(port))
     res = {k: round(statistics.median(v), 4) for k, v in samples.items()}
     ref = res["coap_client_s"]
     res["ratio_cpython_vs_coap_client"] = round(res["updraft_cpython_s"] / ref, 2)
@@ -126,29 +135,10 @@ def pull_heap():
     # board with lib/ frozen or precompiled needs for the download path.
     from updraft import mpy
 
-    server = _need("coap-server-notls")
-    client = _need("coap-client-notls")
-    port = _free_port()
-    srv = subprocess.Popen([server, "-A", "127.0.0.1", "-p", str(port), "-d", "4", "-v", "0"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            f = os.path.join(tmp, "fw.bin")
-            with open(f, "wb") as fh:
-                fh.write(random.Random(1).randbytes(MIB))
-            time.sleep(0.2)
-            subprocess.run([client, "-m", "put", "-b", "1024", "-f", f, "coap://127.0.0.1:%d/fw" % port],
-                           check=True, capture_output=True, timeout=120)
-            lib = mpy.build(os.path.join(tmp, "mpy"))
-            env = dict(os.environ, UPDRAFT_LIB=lib)
-
-            def ok(p):
-                return ("RESULT None %d" % MIB) in p.stdout
-
-            heap = mpy.min_heap([NODE, "pull", "127.0.0.1", str(port), "fw", "6"], ok, env=env)
-    finally:
-        srv.terminate()
-        srv.wait(5)
+    with libcoap_file() as (port, _, tmp):
+        env = dict(os.environ, UPDRAFT_LIB=mpy.build(os.path.join(tmp, "mpy")))
+        heap = mpy.min_heap([NODE, "pull", "127.0.0.1", str(port), "fw", "6"],
+                            lambda p: ("RESULT None %d" % MIB) in p.stdout, env=env)
     return {"micropython_min_heap_bytes": heap, "lib": ".mpy (mpy-cross)", "block": 1024,
             "note": "includes the driver script compiled from source"}
 
