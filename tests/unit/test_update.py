@@ -653,3 +653,18 @@ def test_expired_deferral_failing_does_not_raise_from_poll():
     rig.clock.t += 60
     rig.fu.poll()
     assert _sr(rig) == (DLED, 8)
+
+
+def test_failures_found_once_running_and_push_refusals():
+    rig = Rig()
+    _pull(rig).done(FotaError(9, "coaps without DTLS"))  # 5.2: 9 found when connecting
+    assert _sr(rig) == (IDLE, 9)
+    rig = Rig()
+    _pull(rig)
+    rig.fu.download_failed(12)  # /33629 multi-component package conflict (2.7)
+    assert _sr(rig) == (IDLE, 12)
+    for err, want in ((MemoryError(), 3), (FotaError(6, "not ours"), 6)):
+        rig = Rig()
+        rig.slot.fail_write = err
+        raises(FotaError, rig.fu.write_package_whole, IMAGE)  # T5 refused: stays Idle
+        assert _sr(rig) == (IDLE, want) and "state" not in rig.fields()
