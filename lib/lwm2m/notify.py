@@ -14,12 +14,14 @@ _NUMERIC = ("int", "uint", "float", "time")
 
 class Watch:
     # What one observation needs beyond the CoAP observer: its path, format, and state.
-    def __init__(self, path, cf, value):
+    def __init__(self, path, cf, value, payload=None):
         self.path = path
         self.cf = cf
-        self.last = ticks_ms()
+        self.last = self.evaluated = ticks_ms()
         self.value = value  # last numeric value sent (for gt/lt/st)
+        self.payload = payload  # last body sent: an epmax evaluation compares against it
         self.pending = False
+        self.probe = False
 
 
 class Notifier:
@@ -88,8 +90,8 @@ class Notifier:
         return out
 
     # -- observations -----------------------------------------------------------------
-    def watch(self, path, cf, records):
-        return Watch(path, cf, _numeric_value(records))
+    def watch(self, path, cf, records, payload=None):
+        return Watch(path, cf, _numeric_value(records), payload)
 
     def changed(self, path):
         hit = False
@@ -111,10 +113,11 @@ class Notifier:
             d = None
             if w.pending:
                 d = ticks_add(w.last, int(a.get("pmin", 0) * 1000))
-            pmax = a.get("pmax")
-            if pmax:
-                dm = ticks_add(w.last, int(pmax * 1000))
-                d = dm if d is None or ticks_diff(dm, d) < 0 else d
+            for base, k in ((w.last, "pmax"), (w.evaluated, "epmax")):
+                t = a.get(k)
+                if t:
+                    dm = ticks_add(base, int(t * 1000))
+                    d = dm if d is None or ticks_diff(dm, d) < 0 else d
             if d is not None and (best is None or ticks_diff(d, best) < 0):
                 best = d
         return best
@@ -128,22 +131,37 @@ class Notifier:
             since = ticks_diff(now, w.last)
             pmax = a.get("pmax")
             forced = bool(pmax) and since >= pmax * 1000
+            epmax = a.get("epmax")
+            if epmax and ticks_diff(now, w.evaluated) >= epmax * 1000:
+                # values that change without telling us (time, signal) are read at least
+                # every epmax; a different body counts as a change (LwM2M 1.1 5.1.2)
+                w.pending = True
+                w.probe = True
             if not forced and not (w.pending and since >= a.get("pmin", 0) * 1000):
                 continue
+            epmin = a.get("epmin")
+            if not forced and epmin and ticks_diff(now, w.evaluated) < epmin * 1000:
+                continue  # evaluated too recently: wait for epmin
             self._send(o, w, a, forced, now)
 
     def _send(self, o, w, a, forced, now):
         w.pending = False
+        probe = w.probe
+        w.probe = False
+        w.evaluated = now
         try:
             code, payload, value = self.render(w.path, w.cf)
         except LwError as e:
             code, payload, value = e.code, b"", None
+        if not forced and probe and code >> 5 == 2 and payload == w.payload:
+            return  # an epmax evaluation that found nothing new
         if not forced and code >> 5 == 2 and not _crossed(a, w.value, value):
             return  # a change too small for gt/lt/st: not worth a notification
         m = Message(code=code, payload=payload)
         if code >> 5 == 2:
             m.add(12, w.cf)
         w.last = now
+        w.payload = payload
         if value is not None:
             w.value = value
         self.obs.notify(o, m)

@@ -61,7 +61,7 @@ class Ops:
         cf, payload = self.encode(path, records, accept)
         m = Message(code=C.CONTENT, payload=payload).add(C.CONTENT_FORMAT, cf)
         if obs is not None:
-            w = self.notifier.watch(path, cf, records) if obs == 0 else None
+            w = self.notifier.watch(path, cf, records, payload) if obs == 0 else None
             seq = self.obs.register(req, peer, path, w)
             if seq is not None:
                 m.add(C.OBSERVE, seq)

@@ -216,3 +216,42 @@ def test_deleted_instance_ends_observation_with_404():
     n = decode(raw.got[1])
     assert n.code == C.NOT_FOUND and r.observers.items == []
     raw.close(); r.close()
+
+
+def test_epmax_finds_silent_changes_and_skips_unchanged():
+    r = Rig()
+    raw = Raw(r.loop)
+    assert r.req(C.PUT, "/9000/0/1", query=("epmax=1",)).code == C.CHANGED
+    _observe(r, raw, "/9000/0/1", b"o6")
+    r.loop.run_until(lambda: False, 1300)
+    assert len(raw.got) == 1, "an evaluation that finds the same value sends nothing"
+    r.thing.data[0][1] = 77  # changed behind the data model's back (no put/changed)
+    raw.wait(2, 2500)
+    assert bytes(decode(raw.got[1]).payload) == b"77"
+    raw.close(); r.close()
+
+
+def test_epmin_holds_evaluation_back():
+    r = Rig()
+    raw = Raw(r.loop)
+    assert r.req(C.PUT, "/9000/0/1", query=("epmin=1",)).code == C.CHANGED
+    _observe(r, raw, "/9000/0/1", b"o7")
+    r.thing.put(0, 1, 50)
+    r.loop.run_until(lambda: False, 400)
+    assert len(raw.got) == 1
+    raw.wait(2, 2000)
+    assert bytes(decode(raw.got[1]).payload) == b"50"
+    raw.close(); r.close()
+
+
+def test_observe_object_level():
+    r = Rig()
+    raw = Raw(r.loop)
+    first = _observe(r, raw, "/9000", b"o8")
+    assert first.code == C.CONTENT and first.opt_uint(C.CONTENT_FORMAT) == TLV
+    r.thing.put(0, 0, "object-level")
+    raw.wait(2)
+    n = decode(raw.got[1])
+    recs = dict(tlv.decode(bytes(n.payload), (9000,), r.registry.kind))
+    assert n.token == b"o8" and recs[(9000, 0, 0)] == "object-level"
+    raw.close(); r.close()
