@@ -19,9 +19,9 @@ class Info:
 
 class Slot:
     # image bytes in RAM; committed() advances by whole sectors only (the rest is "buffered")
-    def __init__(self, capacity=64 * 1024):
+    def __init__(self, capacity=64 * 1024, keep=True):
         self.capacity = capacity
-        self.image = bytearray(capacity)
+        self.image = bytearray(capacity if keep else 0)  # keep=False: count bytes only
         self.pos = 0
         self.done = 0
         self.is_open = False
@@ -54,7 +54,8 @@ class Slot:
         data = bytes(data)[skip:]
         if self.pos + len(data) > self.capacity:
             raise FotaError(RESULT_NOT_ENOUGH_SPACE, "past the slot")
-        self.image[self.pos : self.pos + len(data)] = data
+        if self.image:
+            self.image[self.pos : self.pos + len(data)] = data
         self.pos += len(data)
         self.done = self.pos - self.pos % SECTOR
 

@@ -668,3 +668,19 @@ def test_failures_found_once_running_and_push_refusals():
         rig.slot.fail_write = err
         raises(FotaError, rig.fu.write_package_whole, IMAGE)  # T5 refused: stays Idle
         assert _sr(rig) == (IDLE, want) and "state" not in rig.fields()
+
+
+def test_journal_erases_per_update():
+    # a 256 KiB pull in 1 KiB blocks, Update, success after reboot: journal wear per update
+    rig = Rig()
+    rig.slot = rig.fu.slot = type(rig.slot)(256 * 1024, keep=False)
+    t = _pull(rig, 256 * 1024)
+    for _ in range(64):
+        t.feed(IMAGE[:4096])  # the bytes do not matter here, only how far they got
+    t.done()
+    rig.fu.execute_update()
+    rig.reboot().boot_outcome(1)
+    writes = 64 + 4  # one offset record per committed sector, T1, head, T8, T14 ... T17
+    erases = sum(rig.flash.erase_counts())
+    assert _sr(rig) == (IDLE, 1)
+    assert erases <= writes // 8 + 1, erases
