@@ -158,3 +158,35 @@ def test_cancel_and_severity():
     assert (b.read(3), b.read(5)) == ("0", "10")
     assert b.rig.req(C.POST, "/5/0/10").code == C.METHOD_NOT_ALLOWED  # nothing to cancel
     b.rig.close()
+
+
+def test_update_after_a_reset_in_downloaded_reverifies_the_slot():
+    b = Board()
+    b.push(load("ec"))
+    assert b.read(3) == "2"
+    # power cycle: a new state machine and writer over the same flash and journal
+    keys = image.from_module(vector_keys)
+    writer = ABWriter(b.boot, keys, component="app")
+    fu = FirmwareUpdate(Journal(b.flash.partition("journal")), writer, apply=writer.activate,
+                        clock=lambda: 1700000001, component="app")
+    assert (fu.state, fu.result, fu.version) == (2, 0, "1.2.3+4")
+    fu.execute_update()
+    assert fu.state == 3 and b.boot.power_on().slot == 1
+    b.rig.close()
+
+
+def test_update_after_reset_refuses_a_slot_damaged_meanwhile():
+    b = Board()
+    b.push(load("ec"))
+    part = b.flash.partition("app_b")
+    part.erase(0)  # the header sector is gone
+    keys = image.from_module(vector_keys)
+    writer = ABWriter(b.boot, keys, component="app")
+    fu = FirmwareUpdate(Journal(b.flash.partition("journal")), writer, apply=writer.activate,
+                        clock=lambda: 1700000001, component="app")
+    try:
+        fu.execute_update()
+    except FotaError as e:
+        assert e.result == 5
+    assert (fu.state, fu.result) == (0, 5) and b.boot.power_on().slot == 0
+    b.rig.close()

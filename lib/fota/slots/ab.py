@@ -8,7 +8,8 @@
 # the payload of the selected slot read-only at /app and puts it first on sys.path (vfs.VfsLfs2
 # on the boards and the MicroPython unix port; on CPython the host board unpacks a copy).
 from fota.const import (
-    RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, RESULT_UNSUPPORTED_PACKAGE, FotaError,
+    RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, RESULT_UNSUPPORTED_PACKAGE,
+    RESULT_UPDATE_FAILED, FotaError,
 )
 from fota.slots import SectorStream, SlotWriter, read_header
 
@@ -90,8 +91,27 @@ class ABWriter(SlotWriter):
 
     def activate(self):
         if self.info is None:
-            raise FotaError(RESULT_INTEGRITY_FAILURE, "nothing verified to activate")
+            # After a reset in Downloaded the verification was forgotten with the RAM: check
+            # the free slot again (the signature covers every byte, stale ones included).
+            self._reverify()
         return self.boot.activate(self.slot, self.info, self.allow_downgrade)
+
+    def _reverify(self):
+        run, trial = self.boot.running()
+        if trial:
+            raise FotaError(RESULT_UPDATE_FAILED, "a trial is still unconfirmed")
+        slot = 1 - run
+        part = self.boot.slots[slot]
+        try:
+            info = self.image.verify(part.read, self.keys, part.size, self.component, self.stream.buf)
+        except FotaError as e:
+            # it verified when the download finished: whatever fails now is damage (5)
+            raise FotaError(RESULT_INTEGRITY_FAILURE, "slot no longer verifies: %s" % e.reason)
+        self._check_version(info)
+        if self.installed is not None:
+            self.image.require_dependencies(info, self.installed)
+        self.slot = slot
+        self.info = info
 
     def confirm(self):
         return self.boot.confirm()
