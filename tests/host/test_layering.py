@@ -23,7 +23,7 @@ RULES = (
     ("fota.download.coap", ("port", "fota.const", "fota.download", "coap")),
     ("boot", ("port", "fota.boot")),
     # the device agent (lib/agent.py): wires the LwM2M client, FOTA and boot confirmation
-    ("agent", ("port", "coap", "lwm2m", "fota")),
+    ("agent", ("port", "coap", "lwm2m", "fota", "agent")),
 )
 STDLIB = {
     "traceback",

@@ -77,6 +77,16 @@ def build(cfg=None, **kw):
                 log.error("agent: confirm failed", e)
 
         client.on_registered.append(confirm)
+
+    # after confirm() in on_registered: /5 reports success only once the trial is confirmed
+    if start is not None and sel is not None:
+        try:
+            from agent import firmware
+
+            client.firmware = firmware.install(client, start)
+        except Exception as e:
+            # no slots or keys on this board: run without firmware update, but say so
+            log.warning("agent: firmware update unavailable:", e)
     return client
 
 

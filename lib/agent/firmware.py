@@ -1,0 +1,121 @@
+# Firmware update on the device: Object /5 over the shared state machine (fota.update), with
+# the board's journal, the A/B application slot writer, the download engines, and the link
+# to boot control: Update activates the slot and resets; after the reset the outcome boot
+# recorded (or the trial's confirmation) becomes State/Result.
+# SPDX-License-Identifier: MIT
+import time
+
+from port import board, log, ticks_ms, ticks_diff
+from fota import download
+from fota.const import FotaError, RESULT_SUCCESS
+from fota.journal import Journal
+from fota.slots.ab import ABWriter
+from fota.update import FirmwareUpdate
+from lwm2m.objects.firmware import Firmware
+
+COMPONENT = "app"
+_POLL_MS = 1000  # retries and deferral deadlines of the state machine
+
+
+class Pull:
+    # Adapts a fota.download engine to FirmwareUpdate.start_download: starts over from byte 0
+    # when the engine says the file changed under it (ETag, 412, Range ignored), and turns
+    # progress into a log line with percent, rate and ETA.
+    def __init__(self, loop, uri, sink, offset, etag, on_head, on_done, restarts=2):
+        self.loop = loop
+        self.uri = uri
+        self.sink = sink
+        self.head = on_head
+        self.done = on_done
+        self.restarts = restarts
+        self.t0 = ticks_ms()
+        self.engine = None
+        self._start(offset, etag)  # raises FotaError(7 or 9) at once, as the machine expects
+
+    def _start(self, offset, etag):
+        self.at = offset
+        self.t0 = ticks_ms()
+        self.engine = download.start(self.loop, self.uri, self.sink, offset, etag,
+                                     on_head=self._head, on_done=self._done, on_progress=self._progress)
+
+    def _head(self, size, etag):
+        self.head(size, etag, self.at)
+
+    def _done(self, eng):
+        if eng.error is not None and eng.restart_needed and self.restarts > 0:
+            self.restarts -= 1
+            log.info("fw: the package changed on the server; starting over")
+            try:
+                return self._start(0, None)
+            except FotaError as e:
+                return self.done(e)
+        self.done(eng.error)
+
+    def _progress(self, offset, size):
+        ms = ticks_diff(ticks_ms(), self.t0) or 1
+        rate = (offset - self.at) * 1000 // ms
+        if size:
+            eta = (size - offset) // rate if rate else -1
+            log.info("fw: %d%% %d/%d bytes, %d B/s, ETA %d s" % (offset * 100 // size, offset, size, rate, eta))
+        else:
+            log.info("fw: %d bytes, %d B/s" % (offset, rate))
+
+    def cancel(self):
+        if self.engine is not None:
+            self.engine.cancel()
+
+
+def install(client, start, keys=None):
+    # Adds /5 to the client. start: fota.boot.start (this power-on's boot selection).
+    b = start.boot()
+    part = b.slots[0]
+    if hasattr(part, "flash"):
+        journal_part = part.flash.partition("journal")  # the host chip, opened once
+    else:
+        from port.esp32_flash import find
+
+        journal_part = find("journal")
+    writer = ABWriter(b, b.keys, component=COMPONENT)
+    loop = client.loop
+
+    def start_download(uri, sink, offset, etag, on_head, on_done):
+        return Pull(loop, uri, sink, offset, etag, on_head, on_done)
+
+    def apply():
+        # Update: mark the slot pending, then reset once the 2.04 (and the State 3
+        # notification) went out; boot.py verifies it again and boots it in trial
+        writer.activate()
+        client.schedule(board.reset, 500)
+
+    fu = FirmwareUpdate(Journal(journal_part), writer, start_download=start_download,
+                        apply=apply, clock=lambda: int(time.time()), component=COMPONENT)
+    obj = client.registry.add(Firmware(fu, download.protocols(), b.slots[1].size))
+    _report_boot(fu, start, client)
+    fu.resume()  # a download cut by a reset continues from the journal's committed offset
+
+    def poll():
+        fu.poll()
+        loop.later(_POLL_MS, poll)
+
+    loop.later(_POLL_MS, poll)
+    return obj
+
+
+def _report_boot(fu, start, client):
+    # After a reset in Updating: a trial reports success once it confirmed (after
+    # registering); a rollback or a refused image reports what boot recorded.
+    if fu.state != 3:
+        return
+    sel = start.selected
+    if sel is not None and sel.trial:
+        def confirmed():
+            if not sel.trial or start.boot().running()[1]:
+                return  # not confirmed (yet)
+            fu.boot_outcome(RESULT_SUCCESS)
+
+        client.on_registered.append(confirmed)
+        return
+    outcome = start.boot().last_update_outcome()
+    fu.boot_outcome(outcome[0] if outcome else None)
+    if outcome:
+        start.boot().acknowledge(outcome[2])
