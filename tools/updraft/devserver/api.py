@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from updraft.devserver import model
 
-EVENTS = ("registered", "updated", "deregistered", "expired", "notification", "observation_ended")
+EVENTS = ("registered", "updated", "deregistered", "expired", "notification", "observation_ended", "update")
 MAX_WAIT = 600
 
 # (method, action) -> handler name; action "" is the client itself. Documented in apiclient.py.
@@ -27,6 +27,8 @@ ROUTES = {
     ("POST", "create"): "create",
     ("POST", "delete"): "delete",
     ("POST", "request"): "request",
+    ("POST", "update"): "update_start",
+    ("GET", "update"): "update_get",
 }
 
 
@@ -38,11 +40,12 @@ class ApiError(Exception):
 
 class Api:
     # What the HTTP handler calls; every DM call runs on the CoAP loop.
-    def __init__(self, registry, dm, loop, coap_uri):
+    def __init__(self, registry, dm, loop, coap_uri, updates=None):
         self.registry = registry
         self.dm = dm
         self.loop = loop
         self.coap_uri = coap_uri
+        self.updates = updates  # update.Updates (with its file store), or None
 
     def run(self, coro, timeout):
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
@@ -126,6 +129,49 @@ class Api:
         t = _timeout(b)
         return self.run(self.dm.raw(ep, b.get("method", "GET"), _path(b), b.get("accept"), b.get("content_format"),
                                     bytes.fromhex(b.get("payload_hex", "")), b.get("query", ()), t), t)
+
+    # -- update jobs and files (update.py, files.py) ------------------------------------
+    def _updates(self):
+        if self.updates is None:
+            raise ApiError(404, "this server has no file store (updraft server --files DIR)")
+        return self.updates
+
+    def update_start(self, ep, q, b):
+        u = self._updates()
+        if not b.get("file"):
+            raise ApiError(400, "file missing (a name in the server's file store)")
+
+        async def go():
+            return u.start(ep, b["file"], b.get("method", "pull-coap"), b.get("object", "/5/0"),
+                           float(b.get("timeout", 300)))
+
+        fut = asyncio.run_coroutine_threadsafe(go(), self.loop)
+        try:
+            return fut.result(10)
+        except LookupError as e:
+            raise ApiError(404, str(e.args[0] if e.args else e))
+        except RuntimeError as e:
+            raise ApiError(409, str(e))
+
+    def update_get(self, ep, q, b):
+        u = self._updates()
+        try:
+            return asyncio.run_coroutine_threadsafe(_call(lambda: u.get(ep)), self.loop).result(5)
+        except LookupError as e:
+            raise ApiError(404, str(e.args[0] if e.args else e))
+
+    def files(self):
+        u = self._updates()
+        return {"dir": u.store.dir, "uris": u.uris, "files": u.store.listing()}
+
+    def put_file(self, name, data):
+        try:
+            size, etag = self._updates().store.add(name, data)
+        except ValueError as e:
+            raise ApiError(400, str(e))
+        u = self.updates
+        return {"name": name, "size": size, "etag": etag.hex(),
+                "uris": {k: v + name for k, v in u.uris.items() if v}}
 
     def notifications(self, ep, q, b):
         since = int(q.get("since", 0))
@@ -235,6 +281,8 @@ class Handler(BaseHTTPRequestHandler):
                 return [e for e in api.registry.events if e["seq"] > since]
         if method == "GET" and parts == ["wait"]:
             return api.wait(None, q, body)
+        if method == "GET" and parts == ["files"]:
+            return api.files()
         if len(parts) in (2, 3) and parts[0] == "clients":
             name = ROUTES.get((method, parts[2] if len(parts) == 3 else ""))
             if name:
@@ -249,6 +297,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         self._dispatch("DELETE")
+
+    def do_PUT(self):
+        # PUT /files/<name> with the raw bytes: `updraft update` hands the server its image
+        parts = [urllib.parse.unquote(p) for p in urllib.parse.urlsplit(self.path).path.strip("/").split("/") if p]
+        try:
+            if len(parts) != 2 or parts[0] != "files":
+                raise ApiError(404, "no route PUT /%s" % "/".join(parts))
+            data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._send(200, self.api.put_file(parts[1], data))
+        except ApiError as e:
+            self._send(e.status, {"error": str(e)})
 
 
 def serve(api, host, port):

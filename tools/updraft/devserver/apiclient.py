@@ -22,6 +22,13 @@
 #                                    &timeout=s&since=N&path=P   (long-poll; 408 on timeout)
 #   GET    /wait?event=registered&timeout=s              same, any endpoint
 #   GET    /events?since=N                               the event log
+#   GET    /files                    {dir, uris: {coap, http}, files: [{name, size, etag, served}]}
+#   PUT    /files/<name>             raw body: store a file to serve at <uris>/<name>
+#   POST   /clients/<ep>/update      {file, method: pull-coap|pull-http|push, object: "/5/0",
+#                                     timeout: s}   starts a job (409 while one runs)
+#   GET    /clients/<ep>/update      the latest job: phase, percent, bytes, total, rate, elapsed,
+#                                    state, result, done, ok, error, times, events: [...]
+#   wait?event=update                one "update" event per progress step; the last has done
 # DM answers: {code: "2.05", ok, format, format_name, payload_hex, records: [{path, name, value}],
 # value (single resource), pretty: [lines], links (Discover), decode_error}. Values: JSON
 # scalars, {"hex": ..} for opaque, {"objlnk": "o:i"}. Status: 200 when the client answered
@@ -133,6 +140,26 @@ class DevServer:
     def delete(self, ep, path, timeout=10):
         return self._call("POST", self._ep(ep, "delete"), body={"path": path, "timeout": timeout},
                           timeout=timeout + 10)
+
+    # -- files and update jobs ----------------------------------------------------------------
+    def files(self):
+        return self._call("GET", "/files")
+
+    def put_file(self, name, data, timeout=60):
+        req = urllib.request.Request(self.base + "/files/" + urllib.parse.quote(name, safe=""), data=bytes(data),
+                                     method="PUT", headers={"Content-Type": "application/octet-stream"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            raise ApiError(e.code, json.loads(e.read() or b"{}").get("error", e.reason))
+
+    def update(self, ep, file, method="pull-coap", object="/5/0", timeout=300):
+        body = {"file": file, "method": method, "object": object, "timeout": timeout}
+        return self._call("POST", self._ep(ep, "update"), body=body)
+
+    def update_status(self, ep):
+        return self._call("GET", self._ep(ep, "update"))
 
     def request(self, ep, method, path, accept=None, content_format=None, payload=b"", query=(), timeout=10):
         body = {"method": method, "path": path, "accept": accept, "content_format": content_format,

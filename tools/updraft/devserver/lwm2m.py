@@ -11,6 +11,7 @@ import time
 import aiocoap
 import aiocoap.resource as resource
 
+from updraft.devserver import files as files_mod
 from updraft.devserver import model
 
 NOTIFY_RING = 256  # notifications kept per client
@@ -78,6 +79,7 @@ class Registry:
         self.cond = threading.Condition()
         self.log = log
         self.loop = None
+        self.listeners = []  # fn(event) called on the asyncio thread (update jobs follow events)
 
     # -- events -------------------------------------------------------------------------
     def emit(self, kind, ep, **data):
@@ -86,6 +88,8 @@ class Registry:
             ev = dict(data, seq=self.last_seq, event=kind, endpoint=ep, t=time.time())
             self.events.append(ev)
             self.cond.notify_all()
+        for fn in list(self.listeners):
+            fn(ev)
         return ev
 
     def wait(self, ep, kinds, since, timeout, path=None):
@@ -195,13 +199,21 @@ class Registry:
 
 
 class RD(resource.Resource, resource.PathCapable):
-    # The whole CoAP site: /rd (Register) and /rd/<id> (Update, De-register).
-    def __init__(self, registry):
+    # The whole CoAP site: /rd (Register) and /rd/<id> (Update, De-register); /fw/<name> is
+    # the file server (files.py) when one is attached.
+    def __init__(self, registry, files=None):
         super().__init__()
         self.registry = registry
+        self.files = files
+
+    async def needs_blockwise_assembly(self, request):
+        # files.py slices Block2 itself, statelessly (a client may resume at any block)
+        return not (self.files is not None and request.opt.uri_path[:1] == (files_mod.PREFIX,))
 
     async def render(self, request):
         path = request.opt.uri_path
+        if self.files is not None and len(path) == 2 and path[0] == files_mod.PREFIX:
+            return files_mod.coap_render(self.files, request, path[1])
         if not path or path[0] != "rd" or len(path) > 2:
             return aiocoap.Message(code=aiocoap.NOT_FOUND)
         if len(path) == 1:
@@ -421,10 +433,11 @@ def _num(v):
     return str(v)
 
 
-async def start(host, port, log=print):
-    # -> (registry, dm, context): the CoAP side, bound to host:port.
+async def start(host, port, log=print, files=None):
+    # -> (registry, dm, context): the CoAP side, bound to host:port; files: a FileStore to
+    # serve under /fw.
     registry = Registry(log)
     registry.loop = asyncio.get_running_loop()
-    ctx = await aiocoap.Context.create_server_context(RD(registry), bind=(host, port))
+    ctx = await aiocoap.Context.create_server_context(RD(registry, files), bind=(host, port))
     return registry, DM(registry, ctx), ctx
 
