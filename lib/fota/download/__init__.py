@@ -1,0 +1,212 @@
+# fota.download: pull engines behind one scheme table (spec lwm2m-fota.md 5.1, 5.2), and the
+# engine contract they share. Each engine streams the package into sink(offset, data) in
+# order, on the caller's loop; nothing here holds the image.
+# SPDX-License-Identifier: MIT
+from port import const
+from port import log
+from fota.const import FotaError, RESULT_CONNECTION_LOST, RESULT_INVALID_URI
+from fota.const import RESULT_UNSUPPORTED_PROTOCOL, RESULT_NOT_ENOUGH_SPACE, RESULT_OUT_OF_RAM
+from fota.const import RESULT_UPDATE_CANCELLED
+
+_PROGRESS = const(4096)  # on_progress at most once per this many bytes
+
+# (scheme, /5/0/8 Protocol Support value, module). A tuple, not a dict: the order of
+# protocols() must not depend on dict order (MicroPython's is not insertion order).
+# coaps (1), https (3) and coaps+tcp (5) are absent: no engine does (D)TLS yet, and a server
+# must not be told we can pull what we cannot (spec 5.1); such URIs fail with Result 9.
+SCHEMES = (("coap", 0, "coap"), ("http", 2, "http"), ("coap+tcp", 4, "coap_tcp"))
+
+
+class RestartNeeded(FotaError):
+    # The transfer cannot continue from where it is: the ETag changed between blocks or
+    # connections, HTTP 412 to If-Match, or a server ignored Range / cannot resume Block2.
+    # The caller discards what it wrote and starts again from offset 0 with etag None.
+    # Result 4 if the caller does not handle it (the data it has is unusable).
+    def __init__(self, reason):
+        super().__init__(RESULT_CONNECTION_LOST, reason)
+        self.restart = True
+
+
+def protocols():
+    # The /5/0/8 values this runtime can really pull with.
+    return [s[1] for s in SCHEMES]
+
+
+def _module(name):
+    # Imported on first use: a device that only pulls CoAP never loads the HTTP client.
+    if name == "coap":
+        from fota.download import coap as m
+    elif name == "http":
+        from fota.download import http as m
+    else:
+        from fota.download import coap_tcp as m
+    return m
+
+
+def start(loop, uri, sink, offset=0, etag=None, on_head=None, on_done=None, on_progress=None, **tuning):
+    # Start pulling `uri` from byte `offset` (a resume passes the ETag it saw before).
+    # Returns the engine; its work happens on `loop`, and on_done(engine) runs once, from the
+    # loop (never inside start). Raises FotaError at once for a malformed URI (7) or a
+    # scheme we cannot pull (9). tuning: retries, backoff_ms, and per engine timeout_ms,
+    # bufsize, redirects (TCP engines) or ack_ms, max_retransmit, szx (CoAP).
+    from coap.uri import split, UriError
+
+    i = uri.find("://") if isinstance(uri, str) else -1
+    if i <= 0:
+        raise FotaError(RESULT_INVALID_URI, "no scheme")
+    scheme = uri[:i].lower()
+    mod = None
+    for s in SCHEMES:
+        if s[0] == scheme:
+            mod = s[2]
+    if mod is None:
+        raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "scheme " + scheme)
+    try:
+        parts = split(uri)
+    except UriError as e:
+        raise FotaError(RESULT_INVALID_URI, str(e))
+    if offset < 0:
+        raise FotaError(RESULT_INVALID_URI, "negative offset")
+    e = _module(mod).Engine(loop, uri, parts, sink, offset, etag, on_head, on_done, on_progress, **tuning)
+    e.start()
+    return e
+
+
+class Engine:
+    # Base of every engine. Public state: offset (next byte the sink gets), size (total, or
+    # None while unknown), etag (bytes, or None), error (None or FotaError), done,
+    # restart_needed, attempts (connections or pulls opened). Subclasses implement _begin
+    # (open a transfer from self.offset) and _close (release socket and timers).
+    def __init__(self, loop, uri, parts, sink, offset=0, etag=None, on_head=None, on_done=None,
+                 on_progress=None, retries=3, backoff_ms=500):
+        self.loop = loop
+        self.uri = uri
+        self.scheme, self.host, self.port, self.path, self.query = parts
+        self.sink = sink
+        self.offset = offset
+        self.etag = etag
+        self.size = None
+        self.error = None
+        self.done = False
+        self.restart_needed = False
+        self.attempts = 0
+        self.on_head = on_head
+        self.on_done = on_done
+        self.on_progress = on_progress
+        self.retries = retries
+        self.backoff_ms = backoff_ms
+        self._tries = 0
+        self._moved = False  # bytes arrived since the last failure: the retry budget renews
+        self._headed = False
+        self._next_progress = offset + _PROGRESS
+        self._timer = None
+
+    def start(self):
+        self._timer = self.loop.later(0, self._go)
+
+    def _go(self):
+        self._timer = None
+        if not self.done:
+            self.attempts += 1
+            self._begin()
+
+    def _begin(self):
+        raise NotImplementedError
+
+    def _close(self):
+        pass
+
+    # -- what subclasses report -----------------------------------------------------------
+    def _head(self, size, etag):
+        # A response header: total size and ETag. False when the transfer must stop.
+        if self.etag is not None and etag is not None and etag != self.etag:
+            self._restart("etag changed")
+            return False
+        if etag is not None:
+            self.etag = etag
+        if size is not None:
+            self.size = size
+        if self._headed:
+            return True
+        self._headed = True
+        if self.on_head is not None:
+            try:
+                self.on_head(self.size, self.etag)
+            except Exception as e:
+                self._sink_failed(e)
+                return False
+        return True
+
+    def _data(self, data):
+        # The next bytes of the package. False when the sink refused them (engine finished).
+        try:
+            self.sink(self.offset, data)
+        except Exception as e:
+            self._sink_failed(e)
+            return False
+        self.offset += len(data)
+        self._moved = True
+        if self.on_progress is not None and self.offset >= self._next_progress:
+            self._next_progress = self.offset + _PROGRESS
+            self.on_progress(self.offset, self.size)
+        return True
+
+    def _sink_failed(self, e):
+        if isinstance(e, FotaError):
+            self._finish(e)
+        elif isinstance(e, MemoryError):
+            self._finish(FotaError(RESULT_OUT_OF_RAM, "sink: out of memory"))
+        else:
+            # Anjay's default for a storage write failure is 2 (spec 5.2)
+            self._finish(FotaError(RESULT_NOT_ENOUGH_SPACE, "sink: " + repr(e)))
+
+    def _lost(self, reason):
+        # Recoverable trouble (connection refused/lost, timeout, 5.xx): open a new transfer
+        # from self.offset after a doubling back-off; Result 4 once the retries are spent.
+        # The budget renews whenever bytes arrived since the previous failure.
+        self._close()
+        if self.done:
+            return
+        if self._moved:
+            self._moved = False
+            self._tries = 0
+        if self._tries >= self.retries:
+            return self._fail(RESULT_CONNECTION_LOST, reason)
+        delay = self.backoff_ms << self._tries
+        self._tries += 1
+        log.info("download:", reason, "at", self.offset, "- retry", self._tries, "in", delay, "ms")
+        self._timer = self.loop.later(delay, self._go)
+
+    def _fail(self, result, reason):
+        self._finish(FotaError(result, reason))
+
+    def _restart(self, reason):
+        self.restart_needed = True
+        self._finish(RestartNeeded(reason))
+
+    def _finish(self, error=None):
+        if self.done:
+            return
+        self._close()
+        self.done = True
+        self.error = error
+        if error is None:
+            if self.size is None:
+                self.size = self.offset
+            if self.on_progress is not None:
+                self.on_progress(self.offset, self.size)
+        else:
+            log.info("download: stopped at", self.offset, error)
+        if self.on_done is not None:
+            self.on_done(self)
+
+    def cancel(self):
+        # Stop now; on_done is not called. error becomes Result 10 (cancelled).
+        if self.done:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._close()
+        self.done = True
+        self.error = FotaError(RESULT_UPDATE_CANCELLED, "cancelled")

@@ -1,0 +1,106 @@
+# fota.download.coap: coap:// pull (RFC 7252 + RFC 7959 Block2) on its own connected UDP
+# socket and Endpoint, driven by the shared loop. coap.block.BlockPull does the block walk
+# and the ETag check; this engine adds resume from any byte offset, retries with back-off
+# and the Update Result mapping of spec 5.2.
+# SPDX-License-Identifier: MIT
+from port.net import udp_socket, resolve
+from coap.endpoint import Endpoint, Params
+from coap.block import BlockPull
+from coap.const import NOT_FOUND
+from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST
+from fota import download
+
+
+class _Stop(Exception):
+    # Raised into BlockPull when this engine already finished (sink refused, ETag changed).
+    pass
+
+
+def _is_ip(host):
+    return ":" in host or all(c in "0123456789." for c in host)
+
+
+class Engine(download.Engine):
+    def __init__(self, loop, uri, parts, sink, offset=0, etag=None, on_head=None, on_done=None,
+                 on_progress=None, ack_ms=2000, max_retransmit=4, szx=6, block_retries=2, **kw):
+        super().__init__(loop, uri, parts, sink, offset, etag, on_head, on_done, on_progress, **kw)
+        self.params = Params(ack_timeout=ack_ms, max_retransmit=max_retransmit)
+        self.szx = szx
+        self.block_retries = block_retries  # immediate re-asks of one block (no back-off)
+        self._ep = None
+        self._peer = None
+        self._pull = None
+        self._skip = 0
+        self._from = 0
+
+    def _begin(self):
+        if self._peer is None:
+            try:
+                self._peer = resolve(self.host, self.port)
+            except (OSError, IndexError):
+                return self._fail(RESULT_INVALID_URI, "unresolvable host " + self.host)
+        # A fresh socket per attempt: a connected UDP socket that got ICMP unreachable keeps
+        # reporting it, and a new source port gives the server a clean slate.
+        ep = self._ep = Endpoint(self.loop, udp_socket("0.0.0.0", 0), None, self.params)
+        ep.connect(self._peer)
+        # Block2 can only start at a block boundary: ask from the block that holds
+        # self.offset and drop the bytes before it (the sink already has them).
+        bs = 16 << self.szx
+        self._from = self.offset - self.offset % bs
+        self._skip = self.offset - self._from
+        self._pull = BlockPull(ep, self._peer, self.path, self._block, self._pulled, self._on_head,
+                               self.szx, self._from, self.etag, None if _is_ip(self.host) else self.host,
+                               None, self.query, None, self.block_retries).start()
+
+    def _on_head(self, size, etag):
+        if not self._head(size, etag):
+            raise _Stop()
+
+    def _block(self, off, data):
+        if self._skip:
+            data = memoryview(data)[self._skip :]
+            self._skip = 0
+        if not self._data(data):
+            raise _Stop()
+
+    def _pulled(self, pull):
+        if self.done:
+            return
+        err = pull.error
+        if err is None:
+            return self._finish()
+        if pull.blocks:
+            self.szx = pull.szx  # follow a server that chose smaller blocks
+        if err == "etag":
+            return self._restart("etag changed")
+        if err == "code":
+            code = pull.code
+            if code == NOT_FOUND:
+                return self._fail(RESULT_INVALID_URI, "4.04")
+            reason = "coap %d.%02d" % (code >> 5, code & 31)
+            if code >> 5 == 5:
+                return self._lost(reason)
+            return self._fail(RESULT_CONNECTION_LOST, reason)
+        if err == "protocol" and self._from and not pull.blocks:
+            # a server that ignores Block2 or cannot serve this block: only a new start works
+            return self._restart("server cannot resume at %d" % self._from)
+        if err == "sink":
+            e = pull.sink_error
+            if isinstance(e, _Stop):
+                return
+            return self._sink_failed(e)
+        if err == "timeout" or err == "reset":
+            return self._lost("coap " + err)
+        self._fail(RESULT_CONNECTION_LOST, "coap " + str(err))
+
+    def _close(self):
+        p = self._pull
+        if p is not None:
+            self._pull = None
+            if not p.done:
+                p.cancel()
+        ep = self._ep
+        if ep is not None:
+            self._ep = None
+            # closed on the next turn: we may be inside this endpoint's receive callback
+            self.loop.later(0, ep.close)
