@@ -1,6 +1,6 @@
 # A host board for test_boot_e2e.py, run as one process per step on CPython or the MicroPython
-# unix port, with UPDRAFT_STATE set to the board's state dir (flash.bin, trusted_keys.py):
-#   e2e_board.py ROOT factory IMG    flash IMG into app_a as the factory does (nothing else)
+# unix port, with UPDRAFT_STATE set to the board's state dir (flash.bin with the factory image
+# and trusted_keys.py, both put there by updraft.board on the host):
 #   e2e_board.py ROOT update IMG     stream IMG through fota.slots.ab into the free slot in
 #                                    1 KiB blocks, verify, activate (prints UPDATE ok|<result>)
 #   e2e_board.py ROOT poweron [confirm]
@@ -34,17 +34,6 @@ def read(path):
         return f.read()
 
 
-def factory(img):
-    from port.board import state_dir
-    from port.flash import SECTOR, Flash
-
-    part = Flash(path=state_dir() + "/flash.bin").partition("app_a")
-    for s in range((len(img) + SECTOR - 1) // SECTOR):
-        part.erase(s)
-    part.write(0, img)
-    print("FACTORY ok")
-
-
 def update(img):
     import fota.boot.start as start
     from fota.const import FotaError
@@ -72,9 +61,7 @@ def poweron(confirm):
 
 
 cmd = sys.argv[2]
-if cmd == "factory":
-    factory(read(sys.argv[3]))
-elif cmd == "update":
+if cmd == "update":
     update(read(sys.argv[3]))
 elif cmd == "poweron":
     poweron(sys.argv[3:] == ["confirm"])

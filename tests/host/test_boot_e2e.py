@@ -1,7 +1,8 @@
 # The real boot path end to end, as a board lives it: each power-on is a new process (CPython
 # or the MicroPython unix port) that runs boot.py -> fota.boot.start.run() on a file-backed
 # flash in its state dir, then a tiny main. Images are real: `updraft pack` (LittleFS with a
-# hello.py), `updraft sign`, keys from `updraft keygen`; the update goes through fota.slots.ab.
+# hello.py), `updraft sign`, keys from `updraft keygen` (through updraft.board, which also
+# flashes the factory image); the update goes through fota.slots.ab.
 # SPDX-License-Identifier: MIT
 import os
 import shutil
@@ -11,40 +12,31 @@ import sys
 import pytest
 from conftest import ROOT
 
+from updraft import board, sign
+
 BIN = os.path.join(ROOT, ".venv", "bin")
 BOARD = os.path.join(ROOT, "tests", "host", "e2e_board.py")
 RUNTIMES = ("python", "micropython")
-SLOT = 0x40000  # port.flash.DEFAULT_TABLE app slots
 APP_B = 0x50000
 _CACHE = {}
 
 
-def _updraft(*args):
-    subprocess.run([os.path.join(BIN, "updraft")] + list(args), check=True, capture_output=True,
-                   text=True, timeout=60)
-
-
 def _images():
     # key + trusted-keys module, and signed app images v1, v2 (LittleFS holding hello.py) and
-    # v2bad (a signed image whose payload is not a filesystem), made once per session
+    # v2bad (a signed image whose payload is not a filesystem), made once per session with
+    # the same tools `updraft sim --keys --factory` provisions from (updraft.board)
     if _CACHE:
         return _CACHE
     d = "/tmp/updraft-e2e-%d" % os.getpid()
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
-    _updraft("keygen", "-k", d + "/key.pem", "--trusted", d + "/trusted_keys.py")
-    for name, ver in (("v1", "1.0.0"), ("v2", "2.0.0")):
-        src = os.path.join(d, name)
-        os.makedirs(src)
-        with open(os.path.join(src, "hello.py"), "w") as f:
-            f.write("V = %r\n" % ver)
-        _updraft("pack", src, "--out", src + ".img")
-        _updraft("sign", "-k", d + "/key.pem", "-v", ver, "--header-size", "0x1000",
-                 "-S", str(SLOT), src + ".img", src + ".bin")
+    key, trusted = board.make_key(d)
+    shutil.copy(trusted, d + "/trusted_keys.py")
+    for ver in ("1.0.0", "2.0.0"):
+        board.make_image(d, key, ver, name="v" + ver[0], component=None)
     with open(d + "/junk.img", "wb") as f:
         f.write(bytes(range(256)) * 32)  # 8 KiB, not a LittleFS
-    _updraft("sign", "-k", d + "/key.pem", "-v", "2.0.0", "--header-size", "0x1000",
-             d + "/junk.img", d + "/v2bad.bin")
+    sign.sign(key, d + "/junk.img", d + "/v2bad.bin", "2.0.0", header_size=board.HEADER_SIZE)
     with open(d + "/v2.bin", "rb") as f:
         bad = bytearray(f.read())
     bad[0x1000 + 100] ^= 1  # one payload bit: the signature no longer holds
@@ -59,8 +51,7 @@ class Board:
     def __init__(self, runtime, tmp_path):
         self.d = _images()["dir"]
         self.state = str(tmp_path / "state")
-        os.makedirs(self.state)
-        shutil.copy(self.d + "/trusted_keys.py", self.state)  # the host board's provisioning
+        board.install_keys(self.state, self.d + "/trusted_keys.py")  # the host board's provisioning
         self.exe = os.path.join(BIN, runtime) if runtime == "micropython" else sys.executable
         self.runtime = runtime
 
@@ -75,7 +66,7 @@ class Board:
         return out
 
     def factory_and_update(self, image="v2.bin"):
-        assert "FACTORY ok" in self.run("factory", self.d + "/v1.bin")
+        board.flash_factory(self.state, self.d + "/v1.bin")
         return self.run("update", self.d + "/" + image)
 
     def power_on(self, confirm=False):

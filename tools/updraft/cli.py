@@ -39,6 +39,12 @@ def _sim(args):
     return sim.main(args.rest)
 
 
+def _update(args):
+    from updraft import update
+
+    return update.main(args.rest)
+
+
 def _demo(args):
     from updraft import demo
 
@@ -52,6 +58,7 @@ VERBS = {
     "bench": (_bench, "run the benchmarks, write bench/latest.json and print a table"),
     "server": (_server, "the dev LwM2M server (CoAP registration + DM) with a JSON API"),
     "sim": (_sim, "a simulated board: boot.py then main.py under CPython or MicroPython, restart on reset"),
+    "update": (_update, "update a device through the dev server: pull (CoAP/HTTP) or push, execute, check"),
     "demo": (_demo, "dev server + simulated board: register, read /3/0, observe, stop"),
 }
 

@@ -4,6 +4,8 @@
 #
 # Contract with the device side (lib/port/host.py, main.py):
 # - env UPDRAFT_STATE=<DIR, absolute>: the board's state (flash.bin, board_id, config.json).
+# - --keys / --factory (updraft.board): DIR/trusted_keys.py and a fresh DIR/flash.bin with
+#   the factory image in app_a, so boot.py boots it and /3/0/3 reports its version.
 # - DIR/config.json, the provisioning the device reads at start:
 #     {"endpoint": NAME, "servers": [{"uri": URI, "ssid": 1, "lifetime": 60, "binding": "U"}]}
 #   Written when absent; when present, --endpoint/--server given on the command line replace
@@ -146,10 +148,23 @@ def main(argv):
     ap.add_argument("--runtime", choices=("cpython", "micropython"), default="micropython")
     ap.add_argument("--heap", help="MicroPython heap size, e.g. 256K or 2M (default: the port's)")
     ap.add_argument("--root", default=ROOT, help="tree with boot.py, main.py and lib/ (default: this checkout)")
+    ap.add_argument("--keys", help="provision the trusted image keys: a module from `updraft keygen "
+                    "--trusted` or a key PEM (its public half)")
+    ap.add_argument("--factory", help="provision a fresh flash with this signed app image in slot A "
+                    "(erases the board's flash.bin first: boot record, journal, slots)")
     args = ap.parse_args(argv)
 
     state = os.path.abspath(args.state)
     cfg = provision(state, args.endpoint, args.server)
+    if args.keys or args.factory:
+        from updraft import board as boardmod
+
+        try:
+            for path in boardmod.provision(state, args.keys, args.factory):
+                print("sim: provisioned %s" % path, flush=True)
+        except (OSError, ValueError) as e:
+            print("sim: provisioning failed: %s" % e, file=sys.stderr)
+            return 2
     launcher = os.path.join(state, ".sim_launch.py")
     with open(launcher, "w") as f:
         f.write(LAUNCHER)
