@@ -74,6 +74,7 @@ def make_key(d, name="key"):
     # -> (key PEM, trusted-keys module) in d
     from updraft import keys
 
+    os.makedirs(d, exist_ok=True)
     pem = os.path.join(d, name + ".pem")
     module = os.path.join(d, name + "_trusted.py")
     keys.generate("ecdsa-p256", pem)

@@ -1,5 +1,6 @@
 # `updraft demo` (behind `make demo`): the dev server and a simulated board on the MicroPython
-# unix port; shows the registration, reads /3/0, observes Current Time, then stops both.
+# unix port provisioned with a signed v1 app; shows the registration, reads /3/0, observes
+# Current Time, then updates the board to v2 by CoAP pull (or --update-method) and stops both.
 # SPDX-License-Identifier: MIT
 import argparse
 import os
@@ -86,19 +87,79 @@ def say(msg):
     emit("demo: " + msg)
 
 
-def run(runtime, register_timeout, notifications):
+class _Lines:
+    # a file-like for updraft.update's progress: each whole line goes out as "demo: ..."
+    def __init__(self):
+        self.buf = ""
+
+    def write(self, text):
+        self.buf += text
+        while "\n" in self.buf:
+            line, self.buf = self.buf.split("\n", 1)
+            say(line)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+
+def make_images(d):
+    # a throw-away signing key and two signed app images (component "app") of a tiny app
+    from updraft import board
+
+    key, trusted = board.make_key(d)
+    v1 = board.make_image(d, key, "1.0.0")
+    v2 = board.make_image(d, key, "2.0.0")
+    say("keygen %s; packed and signed app images %s (%d bytes), %s (%d bytes)" % (
+        os.path.basename(key), os.path.basename(v1), os.path.getsize(v1), os.path.basename(v2),
+        os.path.getsize(v2)))
+    return trusted, v1, v2
+
+
+def show_update(api, v2, method):
+    from updraft import update
+
+    say("updating %s to %s by %s" % (ENDPOINT, os.path.basename(v2), method))
+    rc, status = update.run(api, ENDPOINT, v2, method, timeout=120, out=_Lines())
+    if rc != 0:
+        raise Failure("the update did not succeed: %s%s" % (status.get("error"), _pull_hint(status, method)))
+    states = []
+    for ev in status["events"]:
+        sr = (ev.get("state"), ev.get("result"))
+        if sr[0] is not None and (not states or states[-1] != sr):
+            states.append(sr)
+    say("State/Result seen: %s" % " -> ".join("%s/%s" % sr for sr in states))
+    after = api.read(ENDPOINT, "/3/0/3", "text")
+    say("Read /3/0/3 Firmware Version -> %s %s" % (after["code"], after.get("value")))
+    if after.get("value") != "2.0.0":
+        raise Failure("the board reports %r after the update, not 2.0.0" % after.get("value"))
+
+
+def _pull_hint(status, method):
+    if method != "push" and "cannot pull" in (status.get("error") or ""):
+        return " (the device side's %s path is not wired yet: try --update-method push)" % method
+    return ""
+
+
+def run(runtime, register_timeout, notifications, method="pull-coap"):
     updraft = [sys.executable, "-m", "updraft.cli"]
     coap_port = free_udp_port()
     server = board = None
     with tempfile.TemporaryDirectory(prefix="updraft-demo-") as state:
         try:
+            sim_extra = []
+            if method:
+                trusted, v1, v2 = make_images(os.path.join(state, "images"))
+                sim_extra = ["--keys", trusted, "--factory", v1]
             say("starting the dev LwM2M server")
             server = Child(updraft + ["server", "--coap-port", str(coap_port), "--api-port", "0"], "server")
             api = DevServer(server.wait_line("updraft server: api", 20).split()[-1])
             uri = "coap://127.0.0.1:%d" % coap_port
             say("starting a simulated board (%s, fresh state in %s)" % (runtime, state))
-            board = Child(updraft + ["sim", "--server", uri, "--endpoint", ENDPOINT, "--state", state,
-                                     "--runtime", runtime], "board ")
+            board = Child(updraft + ["sim", "--server", uri, "--endpoint", ENDPOINT, "--state",
+                                     os.path.join(state, "board"), "--runtime", runtime] + sim_extra, "board ")
             try:
                 reg = api.wait(ENDPOINT, "registered", timeout=register_timeout)["registration"]
             except ApiError:
@@ -134,7 +195,10 @@ def run(runtime, register_timeout, notifications):
                 seq = n["seq"]
                 say("notification %d: %s = %s" % (i + 1, OBSERVED, n.get("value", n.get("payload_hex"))))
             api.cancel(ENDPOINT, OBSERVED)
-            say("cancelled the observation; stopping")
+            say("cancelled the observation")
+            if method:
+                show_update(api, v2, method)
+            say("stopping")
             return 0
         except Failure as e:
             say("FAILED: %s" % e)
@@ -151,8 +215,11 @@ def main(argv):
     ap.add_argument("--runtime", choices=("cpython", "micropython"), default="micropython")
     ap.add_argument("--register-timeout", type=float, default=60)
     ap.add_argument("--notifications", type=int, default=3)
+    ap.add_argument("--update-method", choices=("pull-coap", "pull-http", "push"), default="pull-coap",
+                    help="how the final update reaches the board (default pull-coap)")
+    ap.add_argument("--no-update", action="store_true", help="stop after the observation (no images, no update)")
     args = ap.parse_args(argv)
-    rc = run(args.runtime, args.register_timeout, args.notifications)
+    rc = run(args.runtime, args.register_timeout, args.notifications, None if args.no_update else args.update_method)
     say("done" if rc == 0 else "exit %d" % rc)
     return rc
 
