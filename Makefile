@@ -4,8 +4,9 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Debian packages the tests talk to (real peers): libcoap's coap-client/coap-server.
-APT_PKGS := libcoap3-bin
+# Debian packages the tests talk to (real peers): libcoap's coap-client/coap-server, nginx
+# (HTTP pulls) and curl (the HTTP pull bench's reference).
+APT_PKGS := libcoap3-bin nginx-light curl
 
 NODELIB := tests/peers/nodelib
 

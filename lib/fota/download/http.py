@@ -111,7 +111,7 @@ class Engine(StreamEngine):
                     if self._left == 0:
                         return self._finish()
             else:
-                self._chunked()
+                return self._chunked()  # it consumes all it can, or waits for a line's end
 
     def _headers(self):
         # Parse the status line and headers once all of them are in the buffer.
