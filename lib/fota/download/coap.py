@@ -8,7 +8,7 @@ from coap.endpoint import Endpoint, Params
 from coap.block import BlockPull
 from coap.const import NOT_FOUND
 from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST
-from fota import download
+from fota.download import Engine as _Engine
 
 
 class _Stop(Exception):
@@ -20,7 +20,7 @@ def _is_ip(host):
     return ":" in host or all(c in "0123456789." for c in host)
 
 
-class Engine(download.Engine):
+class Engine(_Engine):
     def __init__(self, loop, uri, parts, sink, offset=0, etag=None, on_head=None, on_done=None,
                  on_progress=None, ack_ms=2000, max_retransmit=4, szx=6, block_retries=2, **kw):
         super().__init__(loop, uri, parts, sink, offset, etag, on_head, on_done, on_progress, **kw)

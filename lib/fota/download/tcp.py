@@ -8,7 +8,7 @@ import socket
 
 from port import const, ticks_ms, ticks_add, ticks_diff
 from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST
-from fota import download
+from fota.download import Engine as _Engine
 
 _DRAIN = const(16)  # reads per wake-up before timers get their turn
 _PENDING = (errno.EINPROGRESS, errno.EAGAIN, getattr(errno, "EWOULDBLOCK", errno.EAGAIN))
@@ -18,7 +18,7 @@ def _errno(e):
     return e.args[0] if e.args else 0
 
 
-class StreamEngine(download.Engine):
+class StreamEngine(_Engine):
     # Subclass hooks: _request() -> bytes to send once connected; _consume() parses
     # buf[rpos:wpos], advancing rpos, and may finish/close; _eof() on an orderly close.
     # After _consume, whatever is left (a partial header or line) moves to the buffer start:
