@@ -16,7 +16,7 @@ from conftest import ROOT
 from lineproc import LineProc
 from peers import free_port, require
 from updraft import board, update
-from updraft.devserver.apiclient import DevServer
+from updraft.devserver.apiclient import ApiError, DevServer
 
 RUNTIMES = ("cpython", "micropython")
 
@@ -98,9 +98,10 @@ def test_update_end_to_end(device, images, method):
 
 
 @pytest.mark.parametrize("device", RUNTIMES, indirect=True)
-def test_image_signed_by_an_untrusted_key_ends_with_result_5(device, images):
+@pytest.mark.parametrize("method", ["push", "pull-coap"])
+def test_image_signed_by_an_untrusted_key_ends_with_result_5(device, images, method):
     api, ep, sim = device
-    rc, st, out = _update(api, ep, images["v2-other-key"], "push")
+    rc, st, out = _update(api, ep, images["v2-other-key"], method)
     assert rc == 1 and not st["ok"], out
     assert st["result"] == 5 and st["state"] == 0, st
     assert "Update Result 5: integrity check failure" in out
@@ -119,6 +120,21 @@ def test_cli_exit_code(device, images, server):
     p = subprocess.run([sys.executable, "-m", "updraft.cli", "update", "--endpoint", "nobody", "--file",
                         images["v2"], "--api", api.base], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "no client 'nobody' registered" in p.stdout, p.stdout + p.stderr
+
+
+def test_api_refuses_bad_jobs(server, images):
+    api = server[0]
+    with open(images["v2"], "rb") as f:
+        api.put_file("v2.bin", f.read())
+    for body, status in (({"method": "ftp"}, 400), ({"file": "missing.bin"}, 404), ({"object": "/3/0"}, 400)):
+        with pytest.raises(ApiError) as e:
+            api.update("nobody", body.get("file", "v2.bin"), body.get("method", "push"), body.get("object", "/5/0"))
+        assert e.value.status == status, (body, e.value)
+    seq = api.health()["seq"]
+    api.update("nobody", "v2.bin", "push")  # taken, then fails: nobody is registered
+    ev = api.wait("nobody", "update", timeout=10, since=seq)
+    assert ev["done"] and not ev["ok"] and "no client 'nobody' registered" in ev["message"]
+    assert api.update_status("nobody")["error"] == ev["message"]
 
 
 if __name__ == "__main__":

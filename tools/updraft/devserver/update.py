@@ -205,8 +205,10 @@ class Job:
         if self.state != 2:
             self.failed_result("download refused")
         pkg = (await self.read_text(obj + "/6"), await self.read_text(obj + "/7"))
-        self.emit("downloaded", self.size, self.size, message="State 2 Downloaded in %.2f s, package %s %s" % (
-            self.times["download"], pkg[0] or "-", pkg[1] or "-"))
+        dt = self.times["download"]
+        self.emit("downloaded", self.size, self.size, rate=round(self.size / dt) if dt > 0 else None,
+                  message="State 2 Downloaded in %.2f s (%.0f KiB/s, signature checked), package %s %s" % (
+                      dt, self.size / 1024.0 / max(dt, 1e-3), pkg[0] or "-", pkg[1] or "-"))
 
         t = time.monotonic()
         seq = u.registry.last_seq
@@ -277,7 +279,8 @@ class Job:
             data = f.read()
         szx, off, total = 6, 0, len(data)
         path = split_path(self.obj + "/0")
-        self.emit("download", 0, total, message="pushing %d bytes to %s/0 (Block1, Content-Format 42)" % (total, self.obj))
+        self.emit("download", 0, total,
+                  message="pushing %d bytes to %s/0 (Block1, Content-Format 42)" % (total, self.obj))
         while True:
             chunk = data[off:off + (1 << (szx + 4))]
             more = off + len(chunk) < total
@@ -290,7 +293,8 @@ class Job:
             resp = await asyncio.wait_for(req.response, 60)  # the last block waits for the signature check
             if resp.code == aiocoap.REQUEST_ENTITY_TOO_LARGE:
                 await self.refresh()
-                raise JobFailed("the device refused %d bytes with 4.13 (room for %s)" % (total, resp.opt.size1), self.result)
+                raise JobFailed("the device refused %d bytes with 4.13 (room for %s)" % (total, resp.opt.size1),
+                                self.result)
             if not resp.code.is_successful():
                 await self.refresh()
                 raise JobFailed("block at offset %d answered %s" % (off, resp.code), self.result)
