@@ -59,7 +59,7 @@ VERBS = {
     "server": (_server, "the dev LwM2M server (CoAP registration + DM) with a JSON API"),
     "sim": (_sim, "a simulated board: boot.py then main.py under CPython or MicroPython, restart on reset"),
     "update": (_update, "update a device through the dev server: pull (CoAP/HTTP) or push, execute, check"),
-    "demo": (_demo, "dev server + simulated board: register, read /3/0, observe, stop"),
+    "demo": (_demo, "dev server + simulated board: register, read /3/0, observe, update v1 -> v2 by CoAP pull"),
 }
 
 
