@@ -235,6 +235,8 @@ def fetch(runtime, uri, *args, timeout=60, **kv):
         w = line.split()
         if w and w[0] == "HEAD":
             r["head"] = (None if w[1] == "-" else int(w[1]), None if w[2] == "-" else w[2])
+        elif w and w[0] == "PROGRESS":
+            r["progress"] = (int(w[1]), int(w[2]), w[3] in ("1", "True"))
         elif w and w[0] == "REASON":
             r["reason"] = line[7:]
         elif w and w[0] == "RESULT":

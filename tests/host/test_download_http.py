@@ -50,6 +50,8 @@ def test_full_pull_from_nginx(nginx, image, runtime):
     assert (r["result"], r["bytes"], r["sha"]) == (0, SIZE, sha(image)), r["out"]
     assert r["head"][0] == SIZE and r["etag"] != "-"
     assert r["attempts"] == 1
+    calls, last, ordered = r["progress"]
+    assert 200 <= calls <= 257 and last == SIZE and ordered  # about every 4 KiB, then the end
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -6,7 +6,8 @@
 # engine tuning (retries, backoff_ms, timeout_ms, bufsize, redirects, ack_ms,
 # max_retransmit, block_retries, szx, bert) as integers.
 # Prints "HEAD <size|-> <etag hex|->" when on_head runs, then
-#   "RESULT <result|0> <restart 0|1> <offset> <bytes this run> <sha256 of them> <us> <etag|-> <size|-> <attempts>"
+#   "RESULT <result|0> <restart 0|1> <offset> <bytes this run> <sha256 of them> <us> <etag|-> <size|-> <attempts>",
+#   "PROGRESS <on_progress calls> <last offset> <1 if offsets never went back>"
 import os
 import sys
 
@@ -70,9 +71,16 @@ def main(argv):
         if maxsize and size is not None and size > maxsize:
             raise FotaError(RESULT_NOT_ENOUGH_SPACE, "too large")
 
+    prog = [0, offset, 1]  # calls, last offset, still in order
+
+    def on_progress(off, size):
+        prog[2] = prog[2] and off >= prog[1]
+        prog[0] += 1
+        prog[1] = off
+
     t0 = ticks_us()
     try:
-        e = download.start(loop, uri, sink, offset, etag, on_head, None, None, **tuning)
+        e = download.start(loop, uri, sink, offset, etag, on_head, None, on_progress, **tuning)
     except FotaError as err:
         out("RESULT", err.result, 0, offset, 0, "-", 0, "-", "-", 0)
         return
@@ -87,6 +95,7 @@ def main(argv):
         res = -1
     out("RESULT", res, 1 if e.restart_needed else 0, e.offset, st["n"], binascii.hexlify(h.digest()).decode(),
         us, hx(e.etag), e.size if e.size is not None else "-", e.attempts)
+    out("PROGRESS", prog[0], prog[1], prog[2])
     if e.error is not None:
         out("REASON", e.error.reason)
 

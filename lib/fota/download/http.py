@@ -87,8 +87,10 @@ class Engine(StreamEngine):
             self._target, host)
         if self.offset:
             r += "Range: bytes=%d-\r\n" % self.offset
-        if self.etag is not None:
-            # 412 if the resource changed since we saw this ETag: never stitch two versions
+        if self.etag is not None and not self.etag.startswith(b"W/"):
+            # 412 if the resource changed since we saw this ETag: never stitch two versions.
+            # A weak ETag never matches If-Match (RFC 9110 13.1.1): resume without it and
+            # let the image signature catch a mixed image.
             r += "If-Match: " + self.etag.decode() + "\r\n"
         return (r + "\r\n").encode()
 

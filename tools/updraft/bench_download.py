@@ -1,0 +1,156 @@
+# bench: 1 MiB HTTP pull from nginx on loopback with our fota.download http engine (CPython
+# and the MicroPython unix port, in-process transfer time into a SHA-256 sink) next to curl
+# (its own time_total, process start excluded). Also CoAP over TCP from libcoap's server
+# (BERT) for comparison with the UDP Block2 figures. Medians of RUNS runs.
+#   python -m updraft.bench_download  -> prints the dict run() returns
+# SPDX-License-Identifier: MIT
+import hashlib
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+FETCH = os.path.join(ROOT, "tests", "peers", "fetch.py")
+MIB = 1 << 20
+RUNS = 5
+
+_CONF = """
+%(user)s
+daemon off;
+worker_processes 1;
+pid %(tmp)s/nginx.pid;
+error_log %(tmp)s/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path %(tmp)s/body;
+    proxy_temp_path %(tmp)s/proxy;
+    fastcgi_temp_path %(tmp)s/fastcgi;
+    uwsgi_temp_path %(tmp)s/uwsgi;
+    scgi_temp_path %(tmp)s/scgi;
+    sendfile on;
+    server { listen 127.0.0.1:%(port)d; root %(tmp)s; }
+}
+"""
+
+
+def _port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def _need(name):
+    path = shutil.which(name)
+    if not path:
+        raise SystemExit("bench needs %s (run make setup)" % name)
+    return path
+
+
+def _wait(port):
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server on %d did not start" % port)
+
+
+def _ours(exe, uri, digest):
+    out = subprocess.run([exe, FETCH, uri], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    for line in out.stdout.splitlines():
+        w = line.split()
+        if w and w[0] == "RESULT":
+            if w[1] != "0" or w[5] != digest:
+                raise RuntimeError("pull failed: " + line)
+            return int(w[6]) / 1e6
+    raise RuntimeError("no result: " + out.stdout + out.stderr)
+
+
+def _curl(curl, uri, tmp):
+    out = os.path.join(tmp, "curl.bin")
+    r = subprocess.run([curl, "-s", "-o", out, "-w", "%{time_total}", uri], capture_output=True, text=True,
+                       timeout=60, check=True)
+    if os.path.getsize(out) != MIB:
+        raise RuntimeError("curl fetched a short file")
+    return float(r.stdout.strip())
+
+
+def _median(fn, *a):
+    return round(statistics.median(fn(*a) for _ in range(RUNS)), 4)
+
+
+def http_pull(tmp, data, digest):
+    nginx = _need("nginx")
+    curl = _need("curl")
+    mpy = os.path.join(BIN, "micropython")
+    port = _port()
+    with open(os.path.join(tmp, "fw.bin"), "wb") as f:
+        f.write(data)
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(_CONF % {"user": user, "tmp": tmp, "port": port})
+    p = subprocess.Popen([nginx, "-p", tmp, "-c", conf, "-e", os.path.join(tmp, "error.log")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(port)
+        uri = "http://127.0.0.1:%d/fw.bin" % port
+        res = {"updraft_cpython_s": _median(_ours, sys.executable, uri, digest),
+               "updraft_micropython_s": _median(_ours, mpy, uri, digest),
+               "curl_s": _median(_curl, curl, uri, tmp),
+               "anjay_reference_s": 0.012}
+    finally:
+        p.terminate()
+        p.wait(5)
+    c = res["curl_s"] or 1e-6
+    res["cpython_vs_curl"] = round(res["updraft_cpython_s"] / c, 1)
+    res["micropython_vs_curl"] = round(res["updraft_micropython_s"] / c, 1)
+    res["micropython_vs_anjay"] = round(res["updraft_micropython_s"] / 0.012, 2)
+    return res
+
+
+def coap_tcp_pull(tmp, data, digest):
+    server = _need("coap-server-notls")
+    client = _need("coap-client-notls")
+    mpy = os.path.join(BIN, "micropython")
+    port = _port(socket.SOCK_DGRAM)
+    p = subprocess.Popen([server, "-A", "127.0.0.1", "-p", str(port), "-d", "4", "-v", "0"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(port)
+        f = os.path.join(tmp, "put.bin")
+        with open(f, "wb") as fh:
+            fh.write(data)
+        subprocess.run([client, "-m", "put", "-b", "1024", "-f", f, "coap://127.0.0.1:%d/fw" % port],
+                       check=True, capture_output=True, timeout=120)
+        uri = "coap+tcp://127.0.0.1:%d/fw" % port
+        return {"updraft_cpython_s": _median(_ours, sys.executable, uri, digest),
+                "updraft_micropython_s": _median(_ours, mpy, uri, digest),
+                "bert": "offered in our CSM; libcoap sends 8-16 KiB messages"}
+    finally:
+        p.terminate()
+        p.wait(5)
+
+
+def run():
+    data = random.Random(11).randbytes(MIB)
+    digest = hashlib.sha256(data).hexdigest()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        return {"http_pull_1mib": http_pull(tmp, data, digest),
+                "coap_tcp_pull_1mib": coap_tcp_pull(tmp, data, digest)}
+
+
+if __name__ == "__main__":
+    print(run())
