@@ -2,6 +2,7 @@
 # and the MicroPython unix port, in-process transfer time into a SHA-256 sink) next to curl
 # (its own time_total, process start excluded). Also CoAP over TCP from libcoap's server
 # (BERT) for comparison with the UDP Block2 figures. Medians of RUNS runs.
+# Plus the smallest MicroPython heap each pull completes in, with lib/ precompiled.
 #   python -m updraft.bench_download  -> prints the dict run() returns
 # SPDX-License-Identifier: MIT
 import hashlib
@@ -86,11 +87,19 @@ def _curl(curl, uri, tmp):
     return float(r.stdout.strip())
 
 
+def _min_heap(uri, digest, lib):
+    # smallest MicroPython heap for the pull with lib/ precompiled (as on a board)
+    from updraft import mpy
+
+    env = dict(os.environ, UPDRAFT_LIB=lib)
+    return mpy.min_heap([FETCH, uri], lambda p: (" %s " % digest) in p.stdout, env=env, timeout=30)
+
+
 def _median(fn, *a):
     return round(statistics.median(fn(*a) for _ in range(RUNS)), 4)
 
 
-def http_pull(tmp, data, digest):
+def http_pull(tmp, data, digest, lib):
     nginx = _need("nginx")
     curl = _need("curl")
     mpy = os.path.join(BIN, "micropython")
@@ -109,7 +118,8 @@ def http_pull(tmp, data, digest):
         res = {"updraft_cpython_s": _median(_ours, sys.executable, uri, digest),
                "updraft_micropython_s": _median(_ours, mpy, uri, digest),
                "curl_s": _median(_curl, curl, uri, tmp),
-               "anjay_reference_s": 0.012}
+               "anjay_reference_s": 0.012,
+               "micropython_min_heap_bytes": _min_heap(uri, digest, lib)}
     finally:
         p.terminate()
         p.wait(5)
@@ -120,7 +130,7 @@ def http_pull(tmp, data, digest):
     return res
 
 
-def coap_tcp_pull(tmp, data, digest):
+def coap_tcp_pull(tmp, data, digest, lib):
     server = _need("coap-server-notls")
     client = _need("coap-client-notls")
     mpy = os.path.join(BIN, "micropython")
@@ -137,6 +147,7 @@ def coap_tcp_pull(tmp, data, digest):
         uri = "coap+tcp://127.0.0.1:%d/fw" % port
         return {"updraft_cpython_s": _median(_ours, sys.executable, uri, digest),
                 "updraft_micropython_s": _median(_ours, mpy, uri, digest),
+                "micropython_min_heap_bytes": _min_heap(uri, digest, lib),
                 "bert": "offered in our CSM; libcoap sends 8-16 KiB messages"}
     finally:
         p.terminate()
@@ -146,10 +157,13 @@ def coap_tcp_pull(tmp, data, digest):
 def run():
     data = random.Random(11).randbytes(MIB)
     digest = hashlib.sha256(data).hexdigest()
+    from updraft import mpy
+
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o755)
-        return {"http_pull_1mib": http_pull(tmp, data, digest),
-                "coap_tcp_pull_1mib": coap_tcp_pull(tmp, data, digest)}
+        lib = mpy.build(os.path.join(tmp, "lib"))
+        return {"http_pull_1mib": http_pull(tmp, data, digest, lib),
+                "coap_tcp_pull_1mib": coap_tcp_pull(tmp, data, digest, lib)}
 
 
 if __name__ == "__main__":
