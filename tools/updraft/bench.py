@@ -202,6 +202,12 @@ def idle_client_heap():
             "lib": ".mpy (bytecode in RAM here; in flash when frozen)", "objects": "0 1 3 4"}
 
 
+def _downloads():
+    from updraft import bench_download
+
+    return bench_download.run()
+
+
 def _image_verify():
     try:
         from updraft import bench_image
@@ -215,6 +221,7 @@ SECTIONS = (
     ("coap_pull_1mib_heap", pull_heap),
     ("lwm2m_idle_heap", idle_client_heap),
     ("verify_1mib", _image_verify),
+    ("download_1mib", _downloads),
 )
 
 
@@ -247,7 +254,11 @@ def main(argv=()):
         res = fn()
         if res is None:
             continue
-        # a section may return {name: {...}} (bench_image does) or its own dict
+        # a section may return {name: {...}} (bench_image does), several such keys
+        # (bench_download), or its own flat dict
+        if all(isinstance(v, dict) for v in res.values()) and len(res) > 1:
+            report.update(res)
+            continue
         if len(res) == 1 and isinstance(next(iter(res.values())), dict):
             res = next(iter(res.values()))
         report[name] = res
