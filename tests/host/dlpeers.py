@@ -42,11 +42,7 @@ http {{
 
 
 def tcp_free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return free_port(socket.SOCK_STREAM)
 
 
 def wait_tcp(port, timeout=10):

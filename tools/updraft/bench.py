@@ -24,8 +24,8 @@ NODE = os.path.join(ROOT, "tests", "peers", "node.py")
 MIB = 1 << 20
 
 
-def _free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def _free_port(kind=socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, kind)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()

@@ -8,7 +8,6 @@
 import hashlib
 import os
 import random
-import shutil
 import socket
 import statistics
 import subprocess
@@ -43,18 +42,15 @@ http {
 
 
 def _port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    from updraft.bench import _free_port
+
+    return _free_port(kind)
 
 
 def _need(name):
-    path = shutil.which(name)
-    if not path:
-        raise SystemExit("bench needs %s (run make setup)" % name)
-    return path
+    from updraft.bench import _need as need  # one definition; imported late (bench imports us)
+
+    return need(name)
 
 
 def _wait(port):
