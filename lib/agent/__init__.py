@@ -35,8 +35,23 @@ def running_version(sel):
     return PACKAGE_VERSION
 
 
+# config "log": the device log's level (progress lines of a download are info)
+_LEVELS = (("debug", log.DEBUG), ("info", log.INFO), ("warning", log.WARNING), ("error", log.ERROR))
+
+
+def _log_level(cfg):
+    lvl = cfg.get("log")
+    if lvl is None and cfg.get("dir"):  # config.load() keeps only what the client needs
+        prov = config._read(cfg["dir"] + "/" + config.PROVISION, 16384)
+        lvl = prov.get("log") if isinstance(prov, dict) else None
+    for name, n in _LEVELS:
+        if lvl == name:
+            log.set_level(n)
+
+
 def build(cfg=None, **kw):
     cfg = cfg or config.load()
+    _log_level(cfg)
     acc = _account(cfg)
     client = Client(cfg["endpoint"], acc["uri"], lifetime=acc.get("lifetime", 86400),
                     binding=acc.get("binding", "U"), **kw)

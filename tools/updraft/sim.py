@@ -10,11 +10,15 @@
 #     {"endpoint": NAME, "servers": [{"uri": URI, "ssid": 1, "lifetime": 60, "binding": "U"}]}
 #   Written when absent; when present, --endpoint/--server given on the command line replace
 #   the endpoint / the first server's uri and every other field is kept (the device may have
-#   changed its lifetime). Written atomically (tmp file + rename).
+#   changed its lifetime). Written atomically (tmp file + rename). --log LEVEL sets its "log"
+#   field (debug, info, warning, error): the device log's level (info shows download progress).
 # - One process runs boot.py then main.py with lib/ first on sys.path and shared globals, as
 #   MicroPython does on a board. Exit code 75 (port.host.RESET_EXIT) is a reset: start again
 #   through boot.py. Ctrl-C / SIGTERM stop the board (exit 0). Any other exit is printed and
 #   ends the sim with that code (1 when it was 0: main.py is not supposed to return).
+# - Power cut (tests): SIGUSR1 kills the device process with SIGKILL (no flush, no atexit:
+#   what is in flash.bin stays, what was in RAM is lost) and the board stays off; SIGUSR2
+#   powers it on again through boot.py. Each boot prints "sim: boot N pid P".
 import argparse
 import json
 import os
@@ -47,7 +51,7 @@ for name in ("boot.py", "main.py"):
 """
 
 
-def provision(state, endpoint=None, server=None):
+def provision(state, endpoint=None, server=None, log=None):
     # Writes/updates state/config.json; returns the config in force.
     os.makedirs(state, exist_ok=True)
     path = os.path.join(state, CONFIG)
@@ -63,6 +67,8 @@ def provision(state, endpoint=None, server=None):
             cfg["endpoint"] = endpoint
         if server:
             cfg["servers"][0]["uri"] = server
+    if log:
+        cfg["log"] = log
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(cfg, f, indent=1, sort_keys=True)
@@ -103,6 +109,7 @@ class Board:
         self.log = log
         self.proc = None
         self.stopping = False
+        self.off = False  # power cut (SIGUSR1) until power_on (SIGUSR2)
         self.boots = 0
 
     def stop(self, *_):
@@ -110,11 +117,21 @@ class Board:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
 
+    def power_cut(self, *_):
+        # SIGKILL, as a power cut: the device gets no chance to flush or clean up
+        self.off = True
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+
+    def power_on(self, *_):
+        self.off = False
+
     def run(self):
         while not self.stopping:
             self.boots += 1
             started = time.monotonic()
             self.proc = subprocess.Popen(self.argv, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL)
+            self.log("sim: boot %d pid %d" % (self.boots, self.proc.pid))
             try:
                 rc = self.proc.wait()
             except KeyboardInterrupt:  # Ctrl-C reaches the child too (same process group)
@@ -123,6 +140,15 @@ class Board:
             if self.stopping:
                 self.log("sim: board stopped")
                 return 0
+            if self.off:
+                self.log("sim: power cut: device pid %d killed (rc %d), board off" % (self.proc.pid, rc))
+                while self.off and not self.stopping:
+                    time.sleep(0.05)  # signal handlers run between the sleeps
+                if self.stopping:
+                    self.log("sim: board stopped")
+                    return 0
+                self.log("sim: power on, starting again through boot.py")
+                continue
             if rc == RESET_EXIT:
                 self.log("sim: board reset (boot %d done), starting again through boot.py" % self.boots)
                 if time.monotonic() - started < _FAST:
@@ -145,6 +171,8 @@ def main(argv):
     ap.add_argument("--server", help="LwM2M server URI (default: the config's, else the dev server %s)" % DEFAULT_URI)
     ap.add_argument("--endpoint", help="endpoint client name (default: the config's, else updraft-sim-<host>)")
     ap.add_argument("--state", default="state", help="the board's state directory (flash, config, journal)")
+    ap.add_argument("--log", choices=("debug", "info", "warning", "error"),
+                    help="the device log's level, kept in the config (default: warning; info shows progress)")
     ap.add_argument("--runtime", choices=("cpython", "micropython"), default="micropython")
     ap.add_argument("--heap", help="MicroPython heap size, e.g. 256K or 2M (default: the port's)")
     ap.add_argument("--root", default=ROOT, help="tree with boot.py, main.py and lib/ (default: this checkout)")
@@ -155,7 +183,7 @@ def main(argv):
     args = ap.parse_args(argv)
 
     state = os.path.abspath(args.state)
-    cfg = provision(state, args.endpoint, args.server)
+    cfg = provision(state, args.endpoint, args.server, args.log)
     if args.keys or args.factory:
         from updraft import board as boardmod
 
@@ -178,4 +206,7 @@ def main(argv):
     root = os.path.abspath(args.root)
     board = Board(command(args.runtime, launcher, args.heap, root), env, log, root)
     signal.signal(signal.SIGTERM, board.stop)
+    if hasattr(signal, "SIGUSR1"):
+        signal.signal(signal.SIGUSR1, board.power_cut)
+        signal.signal(signal.SIGUSR2, board.power_on)
     return board.run()

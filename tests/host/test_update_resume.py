@@ -1,0 +1,199 @@
+# Power cut mid-download, at system level: an `updraft sim` board (boot.py, main.py, the real
+# agent, flash.bin) on CPython and the MicroPython unix port pulls a slot-sized signed image
+# through a gate (tests/host/gate.py) that cuts the link after ~45 % of it; the device process
+# is then SIGKILLed (sim power cut) and powered on again. It must resume from the journal's
+# committed offset (the file server serves only the rest), reach State 2 with a slot that is
+# byte for byte the file, and run the new version after Update (State 0 / Result 1, /3/0/3).
+# Variants: the file changed while the board was off (ETag) -> starts over and ends with the
+# new file's version; the HTTP server ignores Range (nginx max_ranges 0) -> starts over.
+# SPDX-License-Identifier: MIT
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from dlpeers import Nginx
+from gate import TcpGate, UdpGate
+from sysfw import RUNTIMES, Server, Sim, big_image, journal, read, slot_bytes, value, wait_value
+from updraft import board
+
+CUT_AT = 0.45  # fraction of the image the gate lets through before the link dies
+
+
+@pytest.fixture(scope="module")
+def images():
+    d = tempfile.mkdtemp(prefix="updraft-resume-")
+    try:
+        key, trusted = board.make_key(d)
+        out = {"dir": d, "trusted": trusted, "v1": board.make_image(d, key, "1.0.0"),
+               "v2": big_image(d, key, "2.0.0", 2), "v3": big_image(d, key, "3.0.0", 3)}
+        yield out
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("nginx")
+    root = tmp / "root"
+    root.mkdir()
+    n = Nginx(tmp, root)
+    n.root = root
+    try:
+        yield n
+    finally:
+        n.stop()
+
+
+@pytest.fixture
+def sim(server, images, tmp_path, request):
+    s = Sim(server, request.param, tmp_path / "state", images["trusted"], images["v1"], "resume")
+    try:
+        assert value(server.api, s.ep, "/3/0/3") == "1.0.0"
+        yield s
+    finally:
+        s.stop()
+
+
+def _cut(sim, gate, uri, size):
+    # Write the Package URI, let CUT_AT of the image through, cut the board's power; -> the
+    # journal as the dead board left it
+    api = sim.api
+    gate.arm(int(size * CUT_AT))
+    r = api.write(sim.ep, "/5/0/1", value=uri, format="text")
+    assert r["code"] == "2.04", r
+    gate.wait_closed(60)
+    sim.wait_progress(gate.down - 8192)  # the device took what came (TCP may buffer some)
+    sim.power_cut()
+    j = journal(sim.flash)
+    assert j is not None and j["state"] == 1 and j["uri"] == uri, j
+    # only bytes on flash count: the offset is sector-aligned and behind what was received
+    assert 0 < j["offset"] <= gate.down and j["offset"] % 4096 == 0, (j, gate.down)
+    assert j["etag"], j
+    j["delivered"] = gate.down  # bytes the link carried to the device before it died
+    return j
+
+
+def _resume(sim, gate, timeout=90):
+    # power on through an open link; -> (State when the download ended, seconds)
+    t = time.monotonic()
+    gate.open()
+    seq = sim.power_on()
+    st = wait_value(sim.api, sim.ep, "/5/0/3", lambda v: v in (0, 2), timeout, since=seq)
+    return st, time.monotonic() - t
+
+
+def _update(sim, version):
+    api, ep = sim.api, sim.ep
+    seq = api.health()["seq"]
+    r = api.execute(ep, "/5/0/2")
+    assert r["code"] == "2.04", r
+    res = wait_value(api, ep, "/5/0/5", lambda v: v not in (None, 0), 60, since=seq)
+    assert res == 1, sim.log()
+    assert value(api, ep, "/5/0/3") == 0
+    assert value(api, ep, "/3/0/3") == version
+
+
+def _report(what, **kw):
+    print("\n%s: %s" % (what, ", ".join("%s=%s" % kv for kv in sorted(kw.items()))))
+
+
+@pytest.mark.parametrize("sim", RUNTIMES, indirect=True)
+@pytest.mark.parametrize("proto", ["coap", "http"])
+def test_power_cut_mid_download_resumes_from_journal(server, sim, images, proto):
+    name = "resume-%s-%s.bin" % (proto, sim.ep)
+    img = read(images["v2"])
+    size = len(img)
+    server.api.put_file(name, img)
+    if proto == "coap":
+        gate = UdpGate(server.coap_port)
+        uri = "coap://127.0.0.1:%d/fw/%s" % (gate.port, name)
+    else:
+        gate = TcpGate(server.http_port)
+        uri = "http://127.0.0.1:%d/fw/%s" % (gate.port, name)
+    try:
+        t0 = time.monotonic()
+        j = _cut(sim, gate, uri, size)
+        first = server.served(name, proto)
+        st, dt = _resume(sim, gate)
+        assert st == 2, (value(server.api, sim.ep, "/5/0/5"), sim.log())
+        second = server.served(name, proto) - first
+        # the rest of the file and at most a block before the committed offset; not the whole
+        assert size - j["offset"] <= second <= size - j["offset"] + 4096, (second, j["offset"], size)
+        assert second < 0.7 * size
+        assert slot_bytes(sim.flash, "app_b", size) == img  # byte-identical in the free slot
+        assert journal(sim.flash)["offset"] >= size - 4096
+        _update(sim, "2.0.0")
+        _report("resume %s %s" % (proto, sim.ep.split("-")[1]), size=size, first_run_delivered=j["delivered"],
+                committed_at_cut=j["offset"], second_run_served=second, resume_to_state2_s=round(dt, 2),
+                total_s=round(time.monotonic() - t0, 2))
+    finally:
+        gate.close()
+
+
+@pytest.mark.parametrize("sim", RUNTIMES, indirect=True)
+def test_etag_changed_while_off_starts_over_with_the_new_file(server, sim, images):
+    # The file is replaced by another signed image (v3) while the board is off: the resumed
+    # Block2 request meets a new ETag, the device starts over from 0 and ends with v3.
+    name = "etag-%s.bin" % sim.ep
+    v2, v3 = read(images["v2"]), read(images["v3"])
+    server.api.put_file(name, v2)
+    gate = UdpGate(server.coap_port)
+    uri = "coap://127.0.0.1:%d/fw/%s" % (gate.port, name)
+    try:
+        j = _cut(sim, gate, uri, len(v2))
+        new = server.api.put_file(name, v3)
+        assert bytes.fromhex(new["etag"]) != j["etag"]
+        first = server.served(name, "coap")
+        st, dt = _resume(sim, gate)
+        assert st == 2, (value(server.api, sim.ep, "/5/0/5"), sim.log())
+        second = server.served(name, "coap") - first
+        assert second >= len(v3), (second, len(v3))  # all of it: nothing of v2 was kept
+        assert "starting over" in sim.log(400)
+        assert slot_bytes(sim.flash, "app_b", len(v3)) == v3
+        assert value(server.api, sim.ep, "/5/0/7") == "3.0.0"
+        _update(sim, "3.0.0")
+        _report("etag change %s" % sim.ep.split("-")[1], committed_at_cut=j["offset"], second_run_served=second,
+                resume_to_state2_s=round(dt, 2))
+    finally:
+        gate.close()
+
+
+@pytest.mark.parametrize("sim", RUNTIMES, indirect=True)
+def test_server_ignoring_range_on_resume_starts_over(server, nginx, sim, images):
+    # nginx with max_ranges 0 answers the resumed Range request with 200 and the whole body
+    name = "norange-%s.bin" % sim.ep
+    img = read(images["v2"])
+    (nginx.root / name).write_bytes(img)
+    gate = TcpGate(nginx.port)
+    uri = "http://127.0.0.1:%d/norange/%s" % (gate.port, name)
+    try:
+        j = _cut(sim, gate, uri, len(img))
+        st, dt = _resume(sim, gate)
+        assert st == 2, (value(server.api, sim.ep, "/5/0/5"), sim.log())
+        assert gate.down >= len(img), (gate.down, len(img))  # the whole file went again
+        log = open(os.path.join(nginx.tmp, "access.log")).read()
+        assert log.count(name) >= 2
+        assert slot_bytes(sim.flash, "app_b", len(img)) == img
+        _update(sim, "2.0.0")
+        _report("range ignored %s" % sim.ep.split("-")[1], committed_at_cut=j["offset"], second_run=gate.down,
+                resume_to_state2_s=round(dt, 2))
+    finally:
+        gate.close()
+
+
+if __name__ == "__main__":
+    sys.exit(subprocess.call([sys.executable, "-m", "pytest", "-q", "-s", __file__]))
