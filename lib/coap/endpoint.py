@@ -224,11 +224,27 @@ class Endpoint:
     # -- receive --------------------------------------------------------------------------
     def _on_readable(self):
         for _ in range(_DRAIN):
-            r = recvfrom(self.sock, _MTU)
+            try:
+                r = recvfrom(self.sock, _MTU)
+            except OSError as e:
+                return self._unreachable(e)
             if r is None:
                 return
             self.stats["rx"] += 1
             self.datagram(r[0], r[1])
+
+    def _unreachable(self, e):
+        # A connected socket reports an ICMP error of an earlier send (ECONNREFUSED: nothing
+        # listens there) on the next receive: the peer cannot answer, so every exchange with
+        # it ends now as "reset" instead of retransmitting for ~90 s (a pull of a file server
+        # that is offline fails fast, then retries). Unconnected sockets get no such errors.
+        log.info("coap: receive failed", e)
+        peer = self._connected
+        if peer is None:
+            return
+        for ex in list(self._inflight):
+            if ex.peer == peer:
+                self._finish(ex, None, "reset")
 
     def datagram(self, data, peer):
         # Handle one received datagram. Never raises.

@@ -2,7 +2,7 @@
 # responses, retransmission, NSTART, bad input. Runs on both runtimes.
 from coap.message import Message, decode
 from coap import const as C
-from coaptest import Raw, endpoint, fast_params, run
+from coaptest import Raw, bind_free, endpoint, fast_params, run
 from coap.loop import Loop
 
 
@@ -190,6 +190,27 @@ def test_rst_fails_exchange_and_unexpected_response_gets_rst():
     raw.reply(Message(C.CON, C.CONTENT, 0x4444, b"zz").encode())
     assert raw.wait(2)[1] == h("70 00 44 44")
     raw.close(); cli.close()
+
+
+def test_connected_peer_that_is_not_listening_fails_fast_as_reset():
+    # ICMP port unreachable comes back as ECONNREFUSED on the next receive of a connected
+    # socket: the exchange ends as "reset" at once, not after ~90 s of retransmissions, and
+    # the loop is not left with a failing callback
+    loop = Loop()
+    gone, port = bind_free()
+    gone.close()  # nothing listens on port now
+    cli, _ = endpoint(loop, params=fast_params(ack_timeout=5000, max_retransmit=4))
+    from port.net import resolve
+    from port import ticks_ms, ticks_diff
+    peer = resolve("127.0.0.1", port)
+    cli.connect(peer)
+    got = []
+    t = ticks_ms()
+    cli.request(peer, Message(code=C.GET), lambda ex, m: got.append((m, ex.error)))
+    run(loop, lambda: got, 2000)
+    assert got == [(None, "reset")]
+    assert ticks_diff(ticks_ms(), t) < 2000 and cli.stats["retransmits"] == 0
+    cli.close()
 
 
 def test_mids_advance_and_tokens_random():
