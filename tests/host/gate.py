@@ -51,9 +51,11 @@ class _Gate:
 
 class UdpGate(_Gate):
     # CoAP: the device talks to self.port; datagrams go on to server_port. Counts payloads of
-    # datagrams down to the device (CoAP header and options included).
-    def __init__(self, server_port, close_after=None):
+    # datagrams down to the device (CoAP header and options included); up=True counts those
+    # going the other way (a push: the "device" is whoever sends to self.port).
+    def __init__(self, server_port, close_after=None, up=False):
         _Gate.__init__(self, close_after)
+        self.up = up
         self.server = ("127.0.0.1", server_port)
         self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.front.bind(("127.0.0.1", 0))
@@ -73,10 +75,10 @@ class UdpGate(_Gate):
                 except OSError:
                     continue
                 if s is self.front:
-                    if not self.shut.is_set():
+                    if self.up and self._count(len(data)) or not self.up and not self.shut.is_set():
                         self.client = addr
                         self.back.sendto(data, self.server)
-                elif self.client and self._count(len(data)):
+                elif self.client and (self._count(len(data)) if not self.up else not self.shut.is_set()):
                     try:
                         self.front.sendto(data, self.client)
                     except OSError:

@@ -5,7 +5,9 @@
 # committed offset (the file server serves only the rest), reach State 2 with a slot that is
 # byte for byte the file, and run the new version after Update (State 0 / Result 1, /3/0/3).
 # Variants: the file changed while the board was off (ETag) -> starts over and ends with the
-# new file's version; the HTTP server ignores Range (nginx max_ranges 0) -> starts over.
+# new file's version; the HTTP server ignores Range (nginx max_ranges 0) -> starts over; a
+# push (libcoap coap-client) cut mid-way reports Result 4 after the reboot and a new push from
+# block 0 succeeds; a cut in Downloaded keeps State 2 and the image, and Update still works.
 # SPDX-License-Identifier: MIT
 import os
 import shutil
@@ -17,6 +19,7 @@ import time
 import pytest
 
 from dlpeers import Nginx
+from peers import require
 from gate import TcpGate, UdpGate
 from sysfw import RUNTIMES, Server, Sim, big_image, journal, read, slot_bytes, value, wait_value
 from updraft import board
@@ -193,6 +196,63 @@ def test_server_ignoring_range_on_resume_starts_over(server, nginx, sim, images)
                 resume_to_state2_s=round(dt, 2))
     finally:
         gate.close()
+
+
+def _push(api, ep, path, uri=None):
+    # libcoap's coap-client PUTs the file to /5/0/0 (Content-Format 42, Block1 1024)
+    client = require("coap-client-notls")
+    uri = uri or "coap://%s/5/0/0" % api.client(ep)["address"]
+    return [client, "-m", "put", "-t", "42", "-b", "1024", "-f", path, uri]
+
+
+@pytest.mark.parametrize("sim", RUNTIMES, indirect=True)
+def test_power_cut_mid_push_reports_4_and_a_new_push_works(server, sim, images):
+    # A Block1 transfer cannot continue after a reboot (the server's transfer died with the
+    # device): Result 4, Idle; the server pushes again from block 0 (anchors 3 item 4)
+    api, ep = sim.api, sim.ep
+    img = read(images["v2"])
+    port = int(api.client(ep)["address"].rsplit(":", 1)[1])
+    gate = UdpGate(port, up=True)  # coap-client -> gate -> device; counts the pushed bytes
+    gate.arm(int(len(img) * CUT_AT))
+    p = subprocess.Popen(_push(api, ep, images["v2"], "coap://127.0.0.1:%d/5/0/0" % gate.port),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        gate.wait_closed(30)
+        assert value(api, ep, "/5/0/3") == 1
+        sim.power_cut()
+        j = journal(sim.flash)
+        assert j["state"] == 1 and j["uri"] == "" and 0 < j["offset"] <= gate.down, (j, gate.down)
+    finally:
+        p.kill()
+        p.wait(5)
+        gate.close()
+    seq = sim.power_on()
+    assert wait_value(api, ep, "/5/0/5", lambda v: v not in (None, 0), 30, since=seq) == 4, sim.log()
+    assert value(api, ep, "/5/0/3") == 0
+    t = time.monotonic()
+    r = subprocess.run(_push(api, ep, images["v2"]), capture_output=True, timeout=60)
+    assert r.returncode == 0 and value(api, ep, "/5/0/3") == 2, (r.stderr, sim.log())
+    assert slot_bytes(sim.flash, "app_b", len(img)) == img
+    _update(sim, "2.0.0")
+    _report("push cut %s" % sim.ep.split("-")[1], pushed_before_cut=gate.down, committed_at_cut=j["offset"],
+            second_push_to_v2_s=round(time.monotonic() - t, 2))
+
+
+@pytest.mark.parametrize("sim", RUNTIMES, indirect=True)
+def test_power_cut_in_downloaded_keeps_state_2_and_update_works(server, sim, images):
+    # "FU state lost on reboot" (anchors 3 item 1): Downloaded, package name and version
+    # survive a power cut; Update re-verifies the slot and runs it
+    api, ep = sim.api, sim.ep
+    r = subprocess.run(_push(api, ep, images["v2"]), capture_output=True, timeout=60)
+    assert r.returncode == 0 and value(api, ep, "/5/0/3") == 2, (r.stderr, sim.log())
+    sim.power_cut()
+    j = journal(sim.flash)
+    assert (j["state"], j["result"], j["version"]) == (2, 0, "2.0.0"), j
+    seq = sim.power_on()
+    api.wait(ep, "registered", timeout=30, since=seq)
+    assert (value(api, ep, "/5/0/3"), value(api, ep, "/5/0/5")) == (2, 0)
+    assert value(api, ep, "/5/0/7") == "2.0.0"
+    _update(sim, "2.0.0")
 
 
 if __name__ == "__main__":
