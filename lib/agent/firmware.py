@@ -103,19 +103,31 @@ def install(client, start, keys=None):
 
 def _report_boot(fu, start, client):
     # After a reset in Updating: a trial reports success once it confirmed (after
-    # registering); a rollback or a refused image reports what boot recorded.
+    # registering); a rollback or a refused image reports what boot recorded. Every outcome
+    # is acknowledged once reported, and one still on record when /5 is not Updating is
+    # stale (a cut between reporting and acknowledging): dropped, so it can never stand for
+    # a later update that a power cut stopped before its slot was activated.
+    b = start.boot()
     if fu.state != 3:
+        _acknowledge(b)
         return
     sel = start.selected
     if sel is not None and sel.trial:
         def confirmed():
-            if not sel.trial or start.boot().running()[1]:
+            if not sel.trial or b.running()[1]:
                 return  # not confirmed (yet)
             fu.boot_outcome(RESULT_SUCCESS)
+            _acknowledge(b)
 
         client.on_registered.append(confirmed)
         return
-    outcome = start.boot().last_update_outcome()
+    outcome = b.last_update_outcome()
     fu.boot_outcome(outcome[0] if outcome else None)
     if outcome:
-        start.boot().acknowledge(outcome[2])
+        b.acknowledge(outcome[2])
+
+
+def _acknowledge(b):
+    outcome = b.last_update_outcome()
+    if outcome:
+        b.acknowledge(outcome[2])

@@ -6,7 +6,10 @@
 # - libcoap's `coap-client -m put` pushes a slot-sized image straight to the device's /5/0/0
 #   (Content-Format 42, Block1): State 2, then Update through the API: v2 runs, Result 1;
 # - garbage pushed: Result 6 (not an image for us) and v1 keeps running (no reset);
-# - the Package URI points at a closed port: Result 4 after the bounded retries, Idle.
+# - the Package URI points at a closed port: Result 4 after the bounded retries, Idle;
+# - a power cut right after State 3 was journaled but before the slot was activated (flash
+#   left as that cut leaves it) reports 8 on the old version, never the success of the
+#   update before it.
 # SPDX-License-Identifier: MIT
 import os
 import random
@@ -41,7 +44,7 @@ def images():
         with open(garbage, "wb") as f:
             f.write(random.Random(9).randbytes(64 * 1024))
         yield {"dir": d, "trusted": trusted, "v1": board.make_image(d, key, "1.0.0"),
-               "v2": big_image(d, key, "2.0.0", 2),
+               "v2": big_image(d, key, "2.0.0", 2), "v3": board.make_image(d, key, "3.0.0"),
                "v2-resets": board.make_image(d, key, "2.0.0", name="v2-resets", src=bad),
                "garbage": garbage}
     finally:
@@ -174,6 +177,39 @@ def test_server_offline_at_start_ends_with_result_4(server, images, runtime, tmp
     finally:
         for b in boards.values():
             b.stop()
+
+
+def _push(api, ep, path):
+    client = require("coap-client-notls")
+    r = subprocess.run([client, "-m", "put", "-t", "42", "-b", "1024", "-f", path,
+                        "coap://%s/5/0/0" % api.client(ep)["address"]], capture_output=True, timeout=60)
+    assert r.returncode == 0 and value(api, ep, "/5/0/3") == 2, (r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("sim", RUNTIMES, indirect=True)
+def test_cut_before_activation_reports_8_not_the_previous_success(server, sim, images):
+    api, ep = sim.api, sim.ep
+    _push(api, ep, images["v2"])
+    seq = api.health()["seq"]
+    assert api.execute(ep, "/5/0/2")["code"] == "2.04"
+    assert wait_value(api, ep, "/5/0/5", lambda v: v not in (None, 0), 60, since=seq) == 1
+    assert value(api, ep, "/3/0/3") == "2.0.0"
+    _push(api, ep, images["v3"])
+    sim.power_cut()
+    # Execute Update journals State 3 first, then activates the slot: cut in between
+    from fota.journal import Journal
+    from port.flash import Flash
+
+    f = Flash(path=sim.flash)
+    try:
+        assert Journal(f.partition("journal")).save(state=3, result=0)
+    finally:
+        f.close()
+    seq = sim.power_on()
+    res = wait_value(api, ep, "/5/0/5", lambda v: v not in (None, 0), 30, since=seq)
+    assert res == 8, sim.log()  # not 1: v3 never ran
+    assert value(api, ep, "/5/0/3") == 0
+    assert value(api, ep, "/3/0/3") == "2.0.0"
 
 
 if __name__ == "__main__":
