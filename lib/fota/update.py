@@ -286,6 +286,13 @@ class FirmwareUpdate:
     def _done(self, error):
         self._dl = None
         if error is None:
+            if not self._opened:
+                # an engine that had nothing left to fetch (HTTP 416 at the end of the file)
+                # never reported a head: open the slot where the committed data ends
+                try:
+                    self._head(self.size, self.etag, None)
+                except FotaError:
+                    return  # the failure is the Result now
             return self._finish()
         r = result_of(error, RESULT_CONNECTION_LOST)
         if r == RESULT_CONNECTION_LOST and self.uri and self._left > 0:
@@ -454,6 +461,16 @@ class FirmwareUpdate:
     def _restart_pull(self):
         at = self.committed if self.etag is not None else 0
         self._resume_at = at
+        if at and self.size is not None and at >= self.size:
+            # every byte reached flash before the cut, State 2 did not: nothing to fetch (a
+            # request past the end fails, CoAP 4.02), verify what is there
+            self._stop()
+            try:
+                self._head(self.size, self.etag, None)
+                self._finish()
+            except FotaError:
+                pass  # the failure is the Result now
+            return
         try:
             self._start_pull(self.uri, at, self.etag if at else None)
         except FotaError as e:

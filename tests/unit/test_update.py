@@ -567,6 +567,33 @@ def test_resume_after_reboot_from_committed_offset():
     assert not fu.resume()
 
 
+def test_resume_with_every_byte_committed_verifies_without_a_transfer():
+    # size a whole number of sectors, cut after the last one reached flash, before State 2:
+    # a transfer from offset == size would ask past the end (CoAP 4.02 -> Result 4)
+    rig = Rig()
+    t = _pull(rig, 8192)
+    t.feed(IMAGE[:8192])
+    assert rig.on_flash()["offset"] == 8192
+    fu = rig.reboot()
+    assert fu.resume()
+    assert rig.pull.transfers == [] and rig.slot.opens == [(8192, 8192)]
+    assert _sr(rig) == (DLED, 0) and rig.on_flash()["state"] == DLED
+    assert rig.on_flash()["version"] == "2.0.0"
+
+
+def test_transfer_that_ends_without_a_head_still_opens_the_slot():
+    # HTTP 416 to the resume's Range when the size was unknown: done, no head, no data
+    rig = Rig()
+    t = _pull(rig, None)
+    t.feed(IMAGE[:8192])
+    rig.reboot().resume()
+    t = rig.pull.last
+    assert t.offset == 8192
+    t.done()
+    assert rig.slot.opens == [(None, 8192)]
+    assert _sr(rig) == (DLED, 0)
+
+
 def test_resume_starts_over_when_etag_changed_or_range_ignored():
     for etag, at in ((b"E2", None), (b"E1", 0)):
         rig = Rig()
