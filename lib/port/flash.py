@@ -8,6 +8,16 @@
 # erases count as operations (reads change nothing a power cut could tear). When power is cut
 # the torn operation is partially applied the way a NOR chip can leave it, PowerCut is raised,
 # and every later access raises PowerCut too until power_on(): a dead board does nothing more.
+#
+# Two stores behind the same chip logic: in RAM (path None: unit tests, power-cut replays) or
+# a file (the host board's flash.bin), read and written at offsets through one page-sized
+# scratch buffer, so a simulated board's heap holds no copy of its chip (a RAM chip costs its
+# whole size, which would make every heap figure of a firmware update meaningless). The file
+# is the chip's bytes followed by one 4-byte little-endian erase count per sector; every
+# operation is written through before it returns, so a killed process loses nothing.
+import os
+from array import array
+
 from port import const
 
 SECTOR = const(4096)
@@ -24,7 +34,7 @@ DEFAULT_TABLE = (
 )
 
 
-_FF = b"\xff" * SECTOR
+_FF = b"\xff" * _PAGE  # one erased page: erases and "is it blank" checks go page by page
 
 
 class PowerCut(BaseException):
@@ -53,11 +63,15 @@ class _Rng:
 
 
 class Flash:
-    # size: bytes (multiple of SECTOR). path: a file that persists contents and erase counts
-    # across processes (written through on every operation, so os._exit loses nothing).
+    # size: bytes (multiple of SECTOR). path: None keeps the chip in RAM; a file keeps it
+    # there instead (contents and erase counts persist across processes; a file of another
+    # geometry is replaced by an erased chip).
     def __init__(self, size=0x90000, path=None, table=DEFAULT_TABLE):
         if size % SECTOR:
             raise FlashError("size not a multiple of the sector size")
+        for label, off, psize in table:
+            if off % SECTOR or psize % SECTOR or off + psize > size:
+                raise FlashError("partition %s misaligned or outside the chip" % label)
         self.size = size
         self.table = table
         self.ops = 0  # programs + erases since this object was made (one power-on)
@@ -66,42 +80,41 @@ class Flash:
         self.seed = 0
         self.tear = True
         self.dead = False
+        self.path = path
         n = size // SECTOR
-        self._mem = bytearray(size)
-        ff = b"\xff" * SECTOR
-        for a in range(0, size, SECTOR):  # one sector at a time: no second chip-sized buffer
-            self._mem[a : a + SECTOR] = ff
-        self._erases = [0] * n
+        self._erases = array("I")  # per-sector erase counts (4 bytes each)
+        for _ in range(n):
+            self._erases.append(0)
+        self._pg = bytearray(_PAGE)  # the scratch page of every check and torn operation
         self._f = None
+        self._mem = None
         if path:
             self._open(path, n)
-        for label, off, psize in table:
-            if off % SECTOR or psize % SECTOR or off + psize > size:
-                raise FlashError("partition %s misaligned or outside the chip" % label)
+        else:
+            self._mem = bytearray(size)
+            for a in range(0, size, _PAGE):
+                self._mem[a : a + _PAGE] = _FF
 
     def _open(self, path, n):
         want = self.size + 4 * n
         try:
-            f = open(path, "r+b")
+            fresh = os.stat(path)[6] != want
         except OSError:
-            f = None
-        if f is not None:
-            data = f.read()
-            if len(data) == want:
-                self._mem[:] = data[: self.size]
-                for i in range(n):
-                    o = self.size + 4 * i
-                    self._erases[i] = int.from_bytes(data[o : o + 4], "little")
-            else:  # another geometry: start over with an erased chip
-                f.close()
-                f = None
-        if f is None:
+            fresh = True
+        if fresh:  # absent or another geometry: an erased chip, no erases yet
             f = open(path, "wb")
-            f.write(self._mem)
-            f.write(bytes(4 * n))
+            for _ in range(self.size // _PAGE):
+                f.write(_FF)
+            z = bytes(4)
+            for _ in range(n):
+                f.write(z)
             f.close()
-            f = open(path, "r+b")
-        self._f = f
+        f = self._f = open(path, "r+b")
+        f.seek(self.size)
+        c = bytearray(4)
+        for i in range(n):
+            f.readinto(c)
+            self._erases[i] = int.from_bytes(c, "little")
 
     def close(self):
         if self._f:
@@ -131,23 +144,39 @@ class Flash:
                 return Partition(self, name, off, size)
         raise FlashError("no partition " + label)
 
+    # -- the store: RAM or file, at absolute addresses --
+
+    def _get(self, addr, mv):
+        if self._mem is not None:
+            mv[:] = memoryview(self._mem)[addr : addr + len(mv)]
+            return
+        f = self._f
+        f.seek(addr)
+        if f.readinto(mv) != len(mv):
+            raise FlashError("%s is shorter than the chip" % self.path)
+
+    def _put(self, addr, buf):
+        if self._mem is not None:
+            self._mem[addr : addr + len(buf)] = buf
+            return
+        self._f.seek(addr)
+        self._f.write(buf)
+
+    def _sync(self, sector=-1):
+        # the operation is on the store (and its sector's erase count, if it erased)
+        f = self._f
+        if f is None:
+            return
+        if sector >= 0:
+            f.seek(self.size + 4 * sector)
+            f.write(self._erases[sector].to_bytes(4, "little"))
+        f.flush()
+
     # -- raw chip operations (absolute addresses) --
 
     def _alive(self):
         if self.dead:
             raise PowerCut()
-
-    def _persist(self, addr, n):
-        if self._f:
-            self._f.seek(addr)
-            self._f.write(memoryview(self._mem)[addr : addr + n])
-            self._f.flush()
-
-    def _persist_count(self, sector):
-        if self._f:
-            self._f.seek(self.size + 4 * sector)
-            self._f.write(self._erases[sector].to_bytes(4, "little"))
-            self._f.flush()
 
     def read(self, addr, mv):
         self._alive()
@@ -155,27 +184,37 @@ class Flash:
         if addr < 0 or addr + n > self.size:
             raise FlashError("read outside the chip")
         self.reads += 1
-        mv[:] = memoryview(self._mem)[addr : addr + n]
+        self._get(addr, mv)
+
+    def _check_program(self, addr, buf):
+        # a 1 bit asked for where the chip already holds 0 cannot be programmed; checked page
+        # by page against the current bytes (an erased page needs no per-byte look)
+        n = len(buf)
+        pg = self._pg
+        mv = memoryview(pg)
+        for i in range(0, n, _PAGE):
+            k = min(_PAGE, n - i)
+            self._get(addr + i, mv[:k] if k < _PAGE else mv)
+            if k == _PAGE and pg == _FF:
+                continue
+            for j in range(k):
+                if buf[i + j] & ~pg[j] & 0xFF:
+                    raise FlashError("program over unerased bytes at 0x%x" % (addr + i + j))
 
     def program(self, addr, buf):
         self._alive()
         n = len(buf)
         if addr < 0 or addr + n > self.size:
             raise FlashError("program outside the chip")
-        mem = self._mem
-        old = int.from_bytes(mem[addr : addr + n], "big")
-        new = int.from_bytes(buf, "big")
-        # a 1 bit asked for where the chip already holds 0 cannot be programmed
-        if new & (old ^ ((1 << (8 * n)) - 1)):
-            raise FlashError("program over unerased bytes at 0x%x" % addr)
+        self._check_program(addr, buf)
         op = self.ops
         self.ops += 1
         if op == self.cut_at:
             if not self.tear:
                 self._die()
             self._tear_program(addr, buf)
-        mem[addr : addr + n] = buf
-        self._persist(addr, n)
+        self._put(addr, buf)
+        self._sync()
 
     def erase(self, sector):
         self._alive()
@@ -188,10 +227,10 @@ class Flash:
             if not self.tear:
                 self._die()
             self._tear_erase(addr, sector)
-        self._mem[addr : addr + SECTOR] = _FF
+        for a in range(addr, addr + SECTOR, _PAGE):
+            self._put(a, _FF)
         self._erases[sector] += 1
-        self._persist(addr, SECTOR)
-        self._persist_count(sector)
+        self._sync(sector)
 
     def _die(self):
         self.dead = True
@@ -203,28 +242,38 @@ class Flash:
         rng = _Rng(self.seed ^ self.cut_at)
         n = len(buf)
         cut = rng.next() % (n + 1)
-        mem = self._mem
         page = cut - cut % _PAGE
-        mem[addr : addr + page] = buf[:page]
-        for i in range(page, min(page + _PAGE, n)):
-            old = mem[addr + i]
-            clear = old & ~buf[i] & 0xFF
-            mem[addr + i] = old & ~(clear & rng.next()) & 0xFF
-        self._persist(addr, n)
+        if page:
+            self._put(addr, memoryview(buf)[:page])
+        k = min(_PAGE, n - page)
+        if k > 0:
+            pg = self._pg
+            mv = memoryview(pg)[:k]
+            self._get(addr + page, mv)
+            for i in range(k):
+                old = pg[i]
+                clear = old & ~buf[page + i] & 0xFF
+                pg[i] = old & ~(clear & rng.next()) & 0xFF
+            self._put(addr + page, mv)
+        self._sync()
         self._die()
 
     def _tear_erase(self, addr, sector):
         # An interrupted erase leaves each bit either as it was or erased to 1.
         rng = _Rng(self.seed ^ self.cut_at)
-        mem = self._mem
-        mode = rng.next() & 3
-        for i in range(addr, addr + SECTOR):
-            if mode == 0:
-                break  # cut before the erase started
-            mem[i] = 0xFF if mode == 1 else mem[i] | (rng.next() & 0xFF)
+        mode = rng.next() & 3  # 0: cut before the erase started; 1: all erased; else bits
+        if mode:
+            pg = self._pg
+            for a in range(addr, addr + SECTOR, _PAGE):
+                if mode == 1:
+                    self._put(a, _FF)
+                    continue
+                self._get(a, pg)
+                for i in range(_PAGE):
+                    pg[i] |= rng.next() & 0xFF
+                self._put(a, pg)
         self._erases[sector] += 1
-        self._persist(addr, SECTOR)
-        self._persist_count(sector)
+        self._sync(sector)
         self._die()
 
 
