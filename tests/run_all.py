@@ -38,7 +38,10 @@ def run_pytest(extra):
 
 
 def run_unix(extra):
-    proc = subprocess.run([os.path.join(BIN, "micropython"), "tests/run_unix.py"] + extra,
+    # a roomier heap than the 2 MB default: the unit tests hold whole simulated chips and
+    # test vectors in one long process (the heap budgets of the device are measured by
+    # `make bench` and tests/host/test_fota_heap.py, not here)
+    proc = subprocess.run([os.path.join(BIN, "micropython"), "-X", "heapsize=16m", "tests/run_unix.py"] + extra,
                           cwd=ROOT, capture_output=True, text=True)
     sys.stdout.write(proc.stdout + proc.stderr)
     m = re.search(r"unix: (\d+) passed, (\d+) failed", proc.stdout)

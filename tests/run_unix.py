@@ -1,6 +1,7 @@
 # Runs tests/unit/test_*.py on the MicroPython unix port: import each module, call every
 # test_* function, count. Usage (from the repo root): micropython tests/run_unix.py [substr...]
 # Prints "unix: N passed, M failed"; exits 1 on any failure or when nothing ran.
+import gc
 import os
 import sys
 
@@ -29,6 +30,7 @@ for name in mods:
         fn = getattr(mod, attr)
         if not callable(fn):
             continue
+        gc.collect()  # one long process runs every test: keep fragmentation from piling up
         try:
             fn()
             passed += 1
