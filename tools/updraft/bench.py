@@ -4,6 +4,9 @@
 #   coap_pull_1mib: 1 MiB Block2 pull (block 1024) from libcoap's coap-server on loopback,
 #   our client on CPython and on the MicroPython unix port (transfer time in process),
 #   libcoap's coap-client (whole process) and aiocoap's client (in process).
+#   fota_pull_1mib / fota_push_1mib (bench_fota): a whole firmware update of a 1 MiB signed
+#   image to State 2 on the MicroPython unix port (pull: CoAP next to coap-client, HTTP next to
+#   curl; push: coap-client -m put), with the peak live heap and the smallest -X heapsize.
 # SPDX-License-Identifier: MIT
 import asyncio
 import contextlib
@@ -208,6 +211,18 @@ def _downloads():
     return bench_download.run()
 
 
+def _fota_pull():
+    from updraft import bench_fota
+
+    return bench_fota.pull()
+
+
+def _fota_push():
+    from updraft import bench_fota
+
+    return bench_fota.push()
+
+
 def _image_verify():
     try:
         from updraft import bench_image
@@ -222,6 +237,8 @@ SECTIONS = (
     ("lwm2m_idle_heap", idle_client_heap),
     ("verify_1mib", _image_verify),
     ("download_1mib", _downloads),
+    ("fota_pull_1mib", _fota_pull),
+    ("fota_push_1mib", _fota_push),
 )
 
 

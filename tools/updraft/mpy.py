@@ -36,6 +36,12 @@ def min_heap(argv, ok, lo=8 * 1024, hi=4 << 20, step=1024, env=None, timeout=30)
             return False
         return ok(p)
 
+    return bisect(passes, lo, hi, step)
+
+
+def bisect(passes, lo, hi, step=1024):
+    # Smallest n in [lo, hi] (in `step` bytes) with passes(n), assuming more never hurts;
+    # None when even `hi` fails.
     if not passes(hi):
         return None
     lo, hi = lo // step, hi // step

@@ -1,0 +1,143 @@
+# A device-side firmware update on the host board's file-backed flash, for heap tests and the
+# bench; runs on CPython and the MicroPython unix port (lib/ precompiled via UPDRAFT_LIB).
+#   fota_node.py CHIP SLOT pull URI [probe]  -> FirmwareUpdate.write_uri(URI) until State 2
+#   fota_node.py CHIP SLOT push PORT [probe] -> serves /5/0/0 (Object 5 on a registry and a CoAP
+#                                               endpoint, no registration) until State 2
+# CHIP: the flash file (provisioned by the host: factory image in app_a); SLOT: the app slot
+# size in bytes; the table is slot_table(SLOT). Trusted keys: module `trusted_keys` on
+# sys.path (env UPDRAFT_KEYS: its directory). The update is the device's: fota.update +
+# fota.journal + fota.slots.ab (with fota.image verify) + a fota.download engine or
+# lwm2m.objects.firmware's Block1 push.
+# Prints "MEM <label> <gc.mem_alloc after a collection>" at checkpoints (probe: also the
+# largest live heap seen, collected every 64 KiB of the transfer), "READY <port>" (push),
+# then "FOTA <state> <result> <bytes in the slot> <us> <version>" and "MODS <modules loaded>"
+# (what a board would have frozen; `code.py` below measures what they cost in the heap).
+import gc
+import os
+import sys
+
+sys.path.insert(0, os.getenv("UPDRAFT_LIB") or "lib")
+if os.getenv("UPDRAFT_KEYS"):
+    sys.path.append(os.getenv("UPDRAFT_KEYS"))
+
+
+def out(*a):
+    print(*a)
+    try:
+        sys.stdout.flush()
+    except AttributeError:
+        pass
+
+
+def mem(label):
+    gc.collect()
+    out("MEM", label, gc.mem_alloc())
+
+
+def slot_table(slot):
+    # DEFAULT_TABLE's control partitions, then two app slots of `slot` bytes
+    return (("bootctl", 0x0000, 0x2000), ("journal", 0x2000, 0x2000), ("nvs", 0x4000, 0xC000),
+            ("app_a", 0x10000, slot), ("app_b", 0x10000 + slot, slot))
+
+
+def main(argv):
+    mem("start")
+    from port import ticks_us, ticks_diff
+    from port.flash import Flash
+    from coap.loop import Loop
+    from fota.boot import Boot
+    from fota.boot.record import RecordStore
+    from fota.crypto.keys import from_module
+    from fota.journal import Journal
+    from fota.slots.ab import ABWriter
+    from fota.update import FirmwareUpdate
+
+    chip, slot, mode, arg = argv[1], int(argv[2], 0), argv[3], argv[4]
+    probe = "probe" in argv[5:]
+    mem("imports")
+    table = slot_table(slot)
+    flash = Flash(0x10000 + 2 * slot, chip, table)
+    mem("flash")
+    import trusted_keys
+
+    keys = from_module(trusted_keys)
+    del trusted_keys
+    mem("keys")
+    boot = Boot(RecordStore(flash.partition("bootctl")), (flash.partition("app_a"), flash.partition("app_b")),
+                keys)
+    writer = ABWriter(boot, keys, component="app")
+    mem("writer")
+    loop = Loop()
+    peak = [0]
+    got = [0, 0]  # bytes seen, next probe point
+
+    def watch(n):
+        got[0] += n
+        if probe and got[0] >= got[1]:
+            got[1] = got[0] + 0x10000
+            gc.collect()
+            a = gc.mem_alloc()
+            if a > peak[0]:
+                peak[0] = a
+
+    if mode == "pull":
+        from fota import download
+
+        mem("download")
+
+        def start_download(uri, sink, offset, etag, on_head, on_done):
+            # what agent.firmware.Pull does, without its restarts and progress log
+            def data(off, d):
+                watch(len(d))
+                sink(off, d)
+
+            return download.start(loop, uri, data, offset, etag, lambda size, etag: on_head(size, etag, offset),
+                                  lambda eng: on_done(eng.error))
+
+        fu = FirmwareUpdate(Journal(flash.partition("journal")), writer, start_download=start_download)
+        mem("ready")
+        t0 = ticks_us()
+        fu.write_uri(arg)
+    else:
+        from port.net import udp_socket
+        from coap.endpoint import Endpoint, Params
+        from coap.observe import Observers
+        from lwm2m.registry import Registry
+        from lwm2m.notify import Notifier
+        from lwm2m.ops import Ops
+        from lwm2m.objects.firmware import Firmware
+
+        class Slot:
+            # the writer, counting what reaches it (the probe)
+            def __getattr__(self, name):
+                return getattr(writer, name)
+
+            def write(self, off, d):
+                watch(len(d))
+                writer.write(off, d)
+
+        fu = FirmwareUpdate(Journal(flash.partition("journal")), Slot() if probe else writer)
+        reg = Registry()
+        ep = Endpoint(loop, udp_socket("127.0.0.1", int(arg)), None, Params())
+        observers = Observers(ep)
+        notifier = Notifier(reg, observers, None, lambda: (0, None))
+        ops = Ops(reg, observers, notifier)
+        notifier.render = ops.render
+        ops.schedule = lambda fn, ms=100: loop.later(ms, fn)
+        ep.handler = ops
+        loop.add_ticker(notifier)
+        reg.add(Firmware(fu, [0, 2, 4], slot))
+        mem("ready")
+        out("READY", arg)
+        loop.run_until(lambda: fu.state != 0, 60000)  # the first block arrived
+        t0 = ticks_us()
+    loop.run_until(lambda: fu.state == 2 or (fu.state == 0 and fu.result != 0), 120000)
+    us = ticks_diff(ticks_us(), t0)
+    if probe:
+        out("MEM peak", peak[0])
+    mem("done")
+    out("FOTA", fu.state, fu.result, writer.committed(), us, fu.version or "-")
+    out("MODS", " ".join(sorted(k for k in sys.modules if k != "__main__")))
+
+
+main(sys.argv)
