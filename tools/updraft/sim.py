@@ -141,6 +141,8 @@ class Board:
                 self.log("sim: board stopped")
                 return 0
             if self.off:
+                # the device died mid-line perhaps (it shares our stdout): start a fresh line
+                print(flush=True)
                 self.log("sim: power cut: device pid %d killed (rc %d), board off" % (self.proc.pid, rc))
                 while self.off and not self.stopping:
                     time.sleep(0.05)  # signal handlers run between the sleeps
