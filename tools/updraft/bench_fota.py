@@ -290,7 +290,7 @@ def pull(runs=RUNS):
                 ref.append(_coap_client_get(client, uri, tmp, len(rig.data)))
             out["coap"] = dict({"micropython_s": _med(ours), "coap_client_s": _med(ref),
                                 "ratio_vs_coap_client": round(_med(ours) / _med(ref), 2)},
-                               **_heaps(rig, lambda n, probe=False: rig.pull(uri, n, probe)))
+                               **_heaps(rig, lambda n, probe=False: rig.pull(uri, n, probe, 20)))
         with nginx(tmp) as base:
             uri = base + "/fw.bin"
             ours, ref = [], []
@@ -299,7 +299,7 @@ def pull(runs=RUNS):
                 ref.append(_curl(uri, tmp, len(rig.data)))
             out["http"] = dict({"micropython_s": _med(ours), "curl_s": _med(ref),
                                 "ratio_vs_curl": round(_med(ours) / _med(ref), 1)},
-                               **_heaps(rig, lambda n, probe=False: rig.pull(uri, n, probe)))
+                               **_heaps(rig, lambda n, probe=False: rig.pull(uri, n, probe, 20)))
     out["heap_target_bytes"] = HEAP
     out["lib"] = ".mpy (mpy-cross); bytecode in the heap here, in flash when frozen"
     out["time"] = "device: Package URI write -> State 2 (transfer + flash + verify), in process; " \
@@ -321,14 +321,16 @@ def push(runs=RUNS):
             ins.append(r["us"] / 1e6)
         res = {"image_bytes": len(rig.data), "coap_client_put_s": _med(walls), "micropython_in_process_s": _med(ins),
                "time": "coap-client -m put -b 1024 whole process; in process: first block -> State 2"}
-        res.update(_heaps(rig, lambda n, probe=False: rig.push(client, n, probe, timeout=30)))
+        res.update(_heaps(rig, lambda n, probe=False: rig.push(client, n, probe, timeout=20)))
         res["targets_met"] = res["fits_96k_with_code_in_heap"]
         return res
 
 
 def _heaps(rig, run):
     # live heap checkpoints and peak, the code the run imported, the smallest heap with that
-    # code in the heap (this binary) and beyond it (a board with the code frozen)
+    # code in the heap (this binary) and beyond it (a board with the code frozen). A run
+    # short of heap can stall instead of failing (a MemoryError inside a loop callback), so
+    # run() must time out quickly: a whole update takes a second or two.
     probe = _checked(run(0, True), "probe run")
     code = rig.code_bytes(probe["modules"])
     least = rig.min_heap(run)
