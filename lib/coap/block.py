@@ -204,6 +204,16 @@ class BlockPull:
         self.ep.send_exchange(ex, self.peer, self._cb, True)
 
     def _on_response(self, ex, m):
+        try:
+            self._response(ex, m)
+        except Exception as e:
+            # e.g. an allocation failing mid-block: end the transfer (the caller maps a
+            # MemoryError to its own result) instead of leaving it waiting forever
+            if not self.done:
+                self.sink_error = e
+                self._done("sink")
+
+    def _response(self, ex, m):
         if m is None:
             if ex.error == "timeout" and self._left > 0:
                 self._left -= 1

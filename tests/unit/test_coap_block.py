@@ -224,3 +224,20 @@ def test_push_too_large_fails_with_code():
     run(loop, lambda: p.done)
     assert p.error == "code" and p.code == C.REQUEST_ENTITY_TOO_LARGE
     ep.close(); cli.close()
+
+
+def test_failure_inside_the_response_path_ends_the_pull():
+    # a MemoryError (or any bug) while handling a block must finish the transfer with an
+    # error, never leave it waiting with nothing in flight
+    loop = Loop()
+    ep, addr, _, _ = server(loop)
+    cli, _ = endpoint(loop)
+    p = BlockPull(cli, addr, ("fw",), lambda off, d: None).start()
+
+    def no_memory(num):
+        raise MemoryError("memory allocation failed")
+
+    p._request = no_memory  # asking for the next block fails, as an allocation would
+    run(loop, lambda: p.done, 3000)
+    assert p.error == "sink" and isinstance(p.sink_error, MemoryError) and p.blocks == 1
+    ep.close(); cli.close()
