@@ -26,6 +26,19 @@ def inv(a, m):
     return x0 % m
 
 
+def inverses(zs, m):
+    # 1/z mod m for every z in zs with one inversion (Montgomery's trick), in zs's order.
+    acc = [1]
+    for z in zs:
+        acc.append(acc[-1] * z % m)
+    t = inv(acc[-1], m)
+    out = [0] * len(zs)
+    for i in range(len(zs) - 1, -1, -1):
+        out[i] = t * acc[i] % m
+        t = t * zs[i] % m
+    return out
+
+
 def wnaf(k, out, off, w, neg):
     # Width-w NAF of each 64-bit chunk of k (0 <= k < 2^256) into out[off + j*65 + i]: 0 for
     # no digit, else the odd digit d (|d| < 2^(w-1)) stored as d & 0xff, negated when `neg`.

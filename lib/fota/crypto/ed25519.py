@@ -5,7 +5,7 @@
 # here is that digest and SHA-512 runs over one 128-byte block only.
 # SPDX-License-Identifier: MIT
 from port import const
-from fota.crypto import inv, wnaf
+from fota.crypto import inv, inverses, wnaf
 from fota.crypto import ed25519_table as _B
 from fota.crypto.sha512 import sha512
 
@@ -79,14 +79,10 @@ def key_tables(x, y):
         if j < 3:
             for _ in range(64):
                 b = _dbl(b[0], b[1], b[2])
-    acc = [1]
-    for pt in pts:
-        acc.append(acc[-1] * pt[2] % p)
-    t = inv(acc[-1], p)
+    zinv = inverses([pt[2] for pt in pts], p)
     out = bytearray(96 * len(pts))
-    for i in range(len(pts) - 1, -1, -1):
-        zi = t * acc[i] % p
-        t = t * pts[i][2] % p
+    for i in range(len(pts)):
+        zi = zinv[i]
         ax = pts[i][0] * zi % p
         ay = pts[i][1] * zi % p
         o = 96 * i

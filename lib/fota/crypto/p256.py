@@ -3,7 +3,7 @@
 # affine tables for G (frozen constant module) and for the trusted key Q (built once per key).
 # SPDX-License-Identifier: MIT
 from port import const
-from fota.crypto import inv, wnaf
+from fota.crypto import inv, inverses, wnaf
 from fota.crypto import p256_table as _G
 
 P = const(0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF)
@@ -63,15 +63,10 @@ def key_tables(x, y):
         if j < 3:
             for _ in range(64):
                 bx, by, bz = _dbl(bx, by, bz)
-    # Montgomery's trick: one inversion for all 32 points
-    acc = [1]
-    for pt in pts:
-        acc.append(acc[-1] * pt[2] % P)
-    t = inv(acc[-1], P)
+    zinv = inverses([pt[2] for pt in pts], P)  # one inversion for all 32 points
     out = bytearray(64 * len(pts))
-    for i in range(len(pts) - 1, -1, -1):
-        zi = t * acc[i] % P
-        t = t * pts[i][2] % P
+    for i in range(len(pts)):
+        zi = zinv[i]
         z2 = zi * zi % P
         out[64 * i : 64 * i + 32] = (pts[i][0] * z2 % P).to_bytes(32, "big")
         out[64 * i + 32 : 64 * i + 64] = (pts[i][1] * z2 * zi % P).to_bytes(32, "big")
