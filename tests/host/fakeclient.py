@@ -6,6 +6,7 @@
 # on CPython), answers Read/Write/Execute/Discover/Write-Attributes/Observe/Create/Delete the
 # simple way, and registers with a server from the same socket, as a real client does.
 import asyncio
+import threading
 
 import aiocoap
 import aiocoap.resource as resource
@@ -187,3 +188,25 @@ class FakeClient(resource.ObservableResource, resource.PathCapable):
         for p, v in recs:
             self.set(p, v)
         return aiocoap.Message(code=aiocoap.CHANGED)
+
+
+class Loop:
+    # An asyncio loop in a thread for the fake client, so the test body stays synchronous
+    # while the API client blocks on HTTP.
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.t = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.t.start()
+
+    def run(self, coro, timeout=30):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def call(self, fn, *args):
+        async def f():
+            return fn(*args)
+
+        return self.run(f())
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.t.join(5)

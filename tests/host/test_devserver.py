@@ -1,39 +1,15 @@
 # `updraft server` (the dev LwM2M server) driven through its JSON API client, against a
 # throwaway aiocoap LwM2M client: registration interface and every DM operation.
 # SPDX-License-Identifier: MIT
-import asyncio
 import os
 import sys
-import threading
 
 import pytest
 
-from fakeclient import FakeClient
+from fakeclient import FakeClient, Loop
 from lineproc import LineProc
 from peers import free_port
 from updraft.devserver.apiclient import ApiError, DevServer, Timeout
-
-
-class Loop:
-    # An asyncio loop in a thread for the fake client, so the test body stays synchronous
-    # while the API client blocks on HTTP.
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.t = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.t.start()
-
-    def run(self, coro, timeout=30):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def call(self, fn, *args):
-        async def f():
-            return fn(*args)
-
-        return self.run(f())
-
-    def stop(self):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.t.join(5)
 
 
 @pytest.fixture

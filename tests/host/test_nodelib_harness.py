@@ -3,35 +3,13 @@
 # de-registered through tests/peers/nodelib/server.js. Also pins the quirks our client must
 # tolerate (server.js header lists them).
 # SPDX-License-Identifier: MIT
-import asyncio
-import threading
 
 import aiocoap
 import pytest
 
-from fakeclient import FakeClient
+from fakeclient import FakeClient, Loop
 from nodelib import NodeLib, NodeLibError
 from peers import free_port
-
-
-class Loop:
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.t = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.t.start()
-
-    def run(self, coro, timeout=30):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def call(self, fn, *args):
-        async def f():
-            return fn(*args)
-
-        return self.run(f())
-
-    def stop(self):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.t.join(5)
 
 
 @pytest.fixture
