@@ -80,7 +80,6 @@ def build(cfg=None, **kw):
     srv.on_update_trigger = update_trigger
     srv.on_config_change = config_change
     srv.on_disable = disable
-    client.default_periods = lambda: srv.periods(srv.instances()[0])
 
     if sel is not None and sel.trial:
         def confirm():

@@ -26,7 +26,7 @@ class Watch:
 
 class Notifier:
     def __init__(self, registry, observers, render, default_periods=None):
-        # render(path, cf) -> (code, payload) for a notification; default_periods() ->
+        # render(path, cf) -> (code, payload, numeric value or None); default_periods() ->
         # (pmin, pmax) in seconds from the Server object, or (0, None).
         self.registry = registry
         self.obs = observers
