@@ -1,5 +1,6 @@
 # A device-side firmware update on the host board's file-backed flash, for heap tests and the
-# bench; runs on CPython and the MicroPython unix port (lib/ precompiled via UPDRAFT_LIB).
+# bench; runs on CPython and the MicroPython unix port (lib/ from UPDRAFT_LIB: the heap bench
+# runs it as a module of a ROMFS image, tools/updraft/romfs.py).
 #   fota_node.py CHIP SLOT pull URI [probe]  -> FirmwareUpdate.write_uri(URI) until State 2
 #   fota_node.py CHIP SLOT push PORT [probe] -> serves /5/0/0 (Object 5 on a registry and a CoAP
 #                                               endpoint, no registration) until State 2
