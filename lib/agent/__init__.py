@@ -2,7 +2,7 @@
 # standard objects, and ties firmware confirmation to registration (DESIGN.md: a trial
 # image confirms itself only after it has registered with its LwM2M server).
 # SPDX-License-Identifier: MIT
-from port import log
+from port import board, log
 from lwm2m import config
 from lwm2m.client import Client
 from lwm2m.objects.device import Device, PACKAGE_VERSION
@@ -39,14 +39,34 @@ def running_version(sel):
 _LEVELS = (("debug", log.DEBUG), ("info", log.INFO), ("warning", log.WARNING), ("error", log.ERROR))
 
 
-def _log_level(cfg):
-    lvl = cfg.get("log")
-    if lvl is None and cfg.get("dir"):  # config.load() keeps only what the client needs
+def _provisioned(cfg, key):
+    # config.load() keeps only what the client needs: the rest is read from the file
+    v = cfg.get(key)
+    if v is None and cfg.get("dir"):
         prov = config._read(cfg["dir"] + "/" + config.PROVISION, 16384)
-        lvl = prov.get("log") if isinstance(prov, dict) else None
+        v = prov.get(key) if isinstance(prov, dict) else None
+    return v
+
+
+def _log_level(cfg):
+    lvl = _provisioned(cfg, "log")
     for name, n in _LEVELS:
         if lvl == name:
             log.set_level(n)
+
+
+# config "tls": {"ca": trust-anchor file for https downloads (PEM or DER, one or more
+# certificates; in the state dir unless absolute; default "ca.crt"), "insecure": true to
+# allow TLS downloads without server authentication}. Read once at start: /5/0/8 lists
+# https only when the anchors are there (fota.download.tls_context).
+def download_tuning(cfg):
+    t = _provisioned(cfg, "tls")
+    t = t if isinstance(t, dict) else {}
+    ca = t.get("ca")
+    ca = ca if isinstance(ca, str) and ca else "ca.crt"
+    if not ca.startswith("/"):
+        ca = (cfg.get("dir") or board.state_dir()) + "/" + ca
+    return {"ca": ca, "tls_insecure": 1 if t.get("insecure") is True else 0}
 
 
 def build(cfg=None, **kw):
@@ -97,7 +117,7 @@ def build(cfg=None, **kw):
         try:
             from agent import firmware
 
-            client.firmware = firmware.install(client, start)
+            client.firmware = firmware.install(client, start, tuning=download_tuning(cfg))
         except Exception as e:
             # no slots or keys on this board: run without firmware update, but say so
             log.warning("agent: firmware update unavailable:", e)

@@ -21,8 +21,9 @@ class Pull:
     # Adapts a fota.download engine to FirmwareUpdate.start_download: starts over from byte 0
     # when the engine says the file changed under it (ETag, 412, Range ignored), and turns
     # progress into a log line with percent, rate and ETA.
-    def __init__(self, loop, uri, sink, offset, etag, on_head, on_done, restarts=2):
+    def __init__(self, loop, uri, sink, offset, etag, on_head, on_done, restarts=2, tuning=None):
         self.loop = loop
+        self.tuning = tuning or {}
         self.uri = uri
         self.sink = sink
         self.head = on_head
@@ -35,8 +36,8 @@ class Pull:
     def _start(self, offset, etag):
         self.at = offset
         self.t0 = ticks_ms()
-        self.engine = download.start(self.loop, self.uri, self.sink, offset, etag,
-                                     on_head=self._head, on_done=self._done, on_progress=self._progress)
+        self.engine = download.start(self.loop, self.uri, self.sink, offset, etag, on_head=self._head,
+                                     on_done=self._done, on_progress=self._progress, **self.tuning)
 
     def _head(self, size, etag):
         self.head(size, etag, self.at)
@@ -65,8 +66,9 @@ class Pull:
             self.engine.cancel()
 
 
-def install(client, start, keys=None):
+def install(client, start, keys=None, tuning=None):
     # Adds /5 to the client. start: fota.boot.start (this power-on's boot selection).
+    # tuning: fota.download tuning for every pull (the TLS trust anchors, agent.download_tuning).
     b = start.boot()
     part = b.slots[0]
     if hasattr(part, "flash"):
@@ -79,7 +81,7 @@ def install(client, start, keys=None):
     loop = client.loop
 
     def start_download(uri, sink, offset, etag, on_head, on_done):
-        return Pull(loop, uri, sink, offset, etag, on_head, on_done)
+        return Pull(loop, uri, sink, offset, etag, on_head, on_done, tuning=tuning)
 
     def apply():
         # Update: mark the slot pending, then reset once the 2.04 (and the State 3
@@ -89,7 +91,7 @@ def install(client, start, keys=None):
 
     fu = FirmwareUpdate(Journal(journal_part), writer, start_download=start_download,
                         apply=apply, clock=lambda: int(time.time()), component=COMPONENT)
-    obj = client.registry.add(Firmware(fu, download.protocols(), b.slots[1].size))
+    obj = client.registry.add(Firmware(fu, download.protocols(**(tuning or {})), b.slots[1].size))
     _report_boot(fu, start, client)
     fu.resume()  # a download cut by a reset continues from the journal's committed offset
 

@@ -37,6 +37,7 @@ http {{
         location /norange/ {{ alias {root}/; max_ranges 0; }}
         location /moved {{ return 302 /fw.bin; }}
     }}
+{extra}
 }}
 """
 
@@ -58,7 +59,8 @@ def wait_tcp(port, timeout=10):
 
 class Nginx:
     # nginx in the foreground with a generated config, serving `root` on a free port.
-    def __init__(self, tmp, root):
+    # extra: more of the http block (more server blocks); "@PORT@" in it is our port.
+    def __init__(self, tmp, root, extra=""):
         self.exe = require("nginx")
         self.port = tcp_free_port()
         tmp = str(tmp)
@@ -66,7 +68,8 @@ class Nginx:
         with open(conf, "w") as f:
             # as root, nginx's workers become "nobody", who cannot read pytest's 0700 tmp dirs
             user = "user root;" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
-            f.write(NGINX_CONF.format(user=user, tmp=tmp, port=self.port, root=str(root)))
+            f.write(NGINX_CONF.format(user=user, tmp=tmp, port=self.port, root=str(root),
+                                      extra=extra.replace("@PORT@", str(self.port))))
         self.tmp = tmp
         self.p = subprocess.Popen([self.exe, "-p", tmp, "-c", conf, "-e", os.path.join(tmp, "error.log")],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -123,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._simple(412, [])
         if rng and rng.startswith("bytes=") and rng.endswith("-"):
             start = int(rng[6:-1])
+            if start >= len(d):
+                return self._simple(416, [("Content-Range", "bytes */%d" % len(d))])
         status = 206 if start else 200
         if self.path == "/chunked":
             self.send_response(status)
@@ -174,17 +179,26 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class PyHttp:
-    # A threaded CPython HTTP/1.1 server in this process serving `data`.
-    def __init__(self, data, drops=1):
+    # A threaded CPython HTTP/1.1 server in this process serving `data`; https with
+    # tls=(certificate file, key file).
+    def __init__(self, data, drops=1, tls=None):
         handler = type("H", (_Handler,), {"data": data, "drops": [drops]})
         self.srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.srv.daemon_threads = True
         self.port = self.srv.server_port
+        self.scheme = "http"
+        if tls:
+            import ssl
+
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.srv.socket = ctx.wrap_socket(self.srv.socket, server_side=True)
+            self.scheme = "https"
         self.t = threading.Thread(target=self.srv.serve_forever, daemon=True)
         self.t.start()
 
     def url(self, path):
-        return "http://127.0.0.1:%d/%s" % (self.port, path)
+        return "%s://127.0.0.1:%d/%s" % (self.scheme, self.port, path)
 
     def stop(self):
         self.srv.shutdown()

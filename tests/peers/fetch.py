@@ -2,9 +2,10 @@
 #   fetch.py URI [key=value ...]
 # keys: offset, etag (hex), out (file the bytes are written to at their offsets; a resume
 # opens it r+b), stop (cancel once this many bytes arrived: a "killed" download),
-# maxsize (on_head refuses a larger package with Result 2), log (port.log level), and any
-# engine tuning (retries, backoff_ms, timeout_ms, bufsize, redirects, ack_ms,
-# max_retransmit, block_retries, szx, bert) as integers.
+# maxsize (on_head refuses a larger package with Result 2), log (port.log level), ca (the
+# trust-anchor file for https), and any other engine tuning (retries, backoff_ms,
+# timeout_ms, bufsize, redirects, ack_ms, max_retransmit, block_retries, szx, bert,
+# tls_insecure) as integers.
 # Prints "HEAD <size|-> <etag hex|->" when on_head runs, then
 #   "RESULT <result|0> <restart 0|1> <offset> <bytes this run> <sha256 of them> <us> <etag|-> <size|-> <attempts>",
 #   "PROGRESS <on_progress calls> <last offset> <1 if offsets never went back>"
@@ -49,7 +50,7 @@ def main(argv):
     log.set_level(int(opts.pop("log", "40")))
     tuning = {}
     for k in opts:
-        tuning[k] = int(opts[k])
+        tuning[k] = opts[k] if k == "ca" else int(opts[k])
     f = None
     if path:
         f = open(path, "r+b" if offset else "wb")

@@ -4,6 +4,7 @@
 # SPDX-License-Identifier: MIT
 from port import const
 from port import log
+from port import tls
 from fota.const import FotaError, RESULT_CONNECTION_LOST, RESULT_INVALID_URI
 from fota.const import RESULT_UNSUPPORTED_PROTOCOL, RESULT_NOT_ENOUGH_SPACE, RESULT_OUT_OF_RAM
 from fota.const import RESULT_UPDATE_CANCELLED
@@ -12,9 +13,12 @@ _PROGRESS = const(4096)  # on_progress at most once per this many bytes
 
 # (scheme, /5/0/8 Protocol Support value, module). A tuple, not a dict: the order of
 # protocols() must not depend on dict order (MicroPython's is not insertion order).
-# coaps (1), https (3) and coaps+tcp (5) are absent: no engine does (D)TLS yet, and a server
-# must not be told we can pull what we cannot (spec 5.1); such URIs fail with Result 9.
-SCHEMES = (("coap", 0, "coap"), ("http", 2, "http"), ("coap+tcp", 4, "coap_tcp"))
+# https (3) only where the runtime has TLS (port.tls). coaps (1) and coaps+tcp (5) are
+# absent: no engine does DTLS or CoAP over TLS, and a server must not be told we can pull
+# what we cannot (spec 5.1); such URIs fail with Result 9.
+_HTTPS = (("https", 3, "http"),) if tls.AVAILABLE else ()
+SCHEMES = (("coap", 0, "coap"), ("http", 2, "http")) + _HTTPS + (("coap+tcp", 4, "coap_tcp"),)
+_SECURE = (1, 3, 5)  # values that need TLS and trust anchors (tls_context)
 
 
 class RestartNeeded(FotaError):
@@ -27,9 +31,53 @@ class RestartNeeded(FotaError):
         self.restart = True
 
 
-def protocols():
-    # The /5/0/8 values this runtime can really pull with.
-    return [s[1] for s in SCHEMES]
+def protocols(ca=None, tls_insecure=0, **_):
+    # The /5/0/8 values this runtime can really pull with, given the TLS tuning start()
+    # will get: https only when there are trust anchors (or unauthenticated TLS is allowed).
+    out = []
+    tls_ok = None
+    for s in SCHEMES:
+        if s[1] in _SECURE:
+            if tls_ok is None:
+                try:
+                    tls_context(ca, tls_insecure, quiet=True)
+                    tls_ok = True
+                except FotaError:
+                    tls_ok = False
+            if not tls_ok:
+                continue
+        out.append(s[1])
+    return out
+
+
+def tls_context(ca, insecure=0, quiet=False):
+    # -> a port.tls context for a (D)TLS download that authenticates the server against
+    # the trust anchors in the file `ca` (PEM or DER; the device's, never a system store).
+    # Without anchors the download is refused (Result 9, and protocols() does not list
+    # the scheme) unless the device is configured with tls_insecure: the image signature
+    # keeps a forged package from being installed, but a client that skips server
+    # authentication silently lets anyone on the path feed it junk to write to flash or
+    # stall the update, and hides from the operator that it never knew whom it talked to.
+    if not tls.AVAILABLE:
+        raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "no TLS on this runtime")
+    try:
+        cas = tls.anchors(ca) if ca else []
+    except ValueError as e:
+        if not quiet:
+            log.warning("download: trust anchors in", ca, "unusable:", e)
+        cas = []
+    if not cas:
+        if not insecure:
+            raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "no trust anchors for TLS (%s)" % ca)
+        if not quiet:
+            log.warning("download: TLS WITHOUT server authentication (tls_insecure is set)")
+        cas = None
+    try:
+        return tls.context(cas)
+    except MemoryError:
+        raise FotaError(RESULT_OUT_OF_RAM, "tls context: out of memory")
+    except (ValueError, OSError) as e:
+        raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "trust anchors refused: %s" % e)
 
 
 def _module(name):
@@ -47,8 +95,9 @@ def start(loop, uri, sink, offset=0, etag=None, on_head=None, on_done=None, on_p
     # Start pulling `uri` from byte `offset` (a resume passes the ETag it saw before).
     # Returns the engine; its work happens on `loop`, and on_done(engine) runs once, from the
     # loop (never inside start). Raises FotaError at once for a malformed URI (7) or a
-    # scheme we cannot pull (9). tuning: retries, backoff_ms, and per engine timeout_ms,
-    # bufsize, redirects (TCP engines) or ack_ms, max_retransmit, szx (CoAP).
+    # scheme we cannot pull (9). tuning: retries, backoff_ms, ca (trust-anchor file) and
+    # tls_insecure (see tls_context), and per engine timeout_ms, bufsize, redirects (TCP
+    # engines) or ack_ms, max_retransmit, szx (CoAP).
     from coap.uri import split, UriError
 
     i = uri.find("://") if isinstance(uri, str) else -1
@@ -76,10 +125,13 @@ class Engine:
     # Base of every engine. Public state: offset (next byte the sink gets), size (total, or
     # None while unknown), etag (bytes, or None), error (None or FotaError), done,
     # restart_needed, attempts (connections or pulls opened). Subclasses implement _begin
-    # (open a transfer from self.offset) and _close (release socket and timers).
+    # (open a transfer from self.offset) and _close (release socket and timers). Every
+    # engine takes the TLS tuning (ca, tls_insecure) so one set of tuning fits all schemes.
     def __init__(self, loop, uri, parts, sink, offset=0, etag=None, on_head=None, on_done=None,
-                 on_progress=None, retries=3, backoff_ms=500):
+                 on_progress=None, retries=3, backoff_ms=500, ca=None, tls_insecure=0):
         self.loop = loop
+        self.ca = ca
+        self.tls_insecure = tls_insecure
         self.uri = uri
         self.scheme, self.host, self.port, self.path, self.query = parts
         self.sink = sink

@@ -1,13 +1,17 @@
-# fota.download.tcp: the TCP half shared by the http:// and coap+tcp:// engines: resolve,
-# non-blocking connect on the shared loop (POLLOUT), one fixed receive buffer filled with
-# readinto/recv_into, an inactivity timeout, close. Subclasses parse what arrives.
+# fota.download.tcp: the TCP half shared by the http(s):// and coap+tcp:// engines: resolve,
+# non-blocking connect on the shared loop (POLLOUT), TLS when the subclass set a context
+# (port.tls: the handshake runs on the loop, driven by sending the request), one fixed
+# receive buffer filled with readinto/recv_into, an inactivity timeout, close. Subclasses
+# parse what arrives.
 # SPDX-License-Identifier: MIT
 import errno
 import select
 import socket
 
 from port import const, ticks_ms, ticks_add, ticks_diff
-from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST
+from port import log
+from port import tls
+from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST, RESULT_OUT_OF_RAM
 from fota.download import Engine as _Engine
 
 _DRAIN = const(16)  # reads per wake-up before timers get their turn
@@ -31,6 +35,9 @@ class StreamEngine(_Engine):
         self.mv = memoryview(self.buf)
         self.rpos = self.wpos = 0
         self.sock = None
+        self.tls_ctx = None  # port.tls context: set by a subclass that speaks TLS
+        self._tls = None  # the connection's port.tls.Client
+        self._out = None  # the first request, sent once connected (and TLS is up)
         self._read = None
         self._connected = False
         self._last = 0
@@ -60,11 +67,52 @@ class StreamEngine(_Engine):
     def _on_writable(self):
         # The connect finished, one way or the other: the first send tells which
         # (MicroPython has no getsockopt(SO_ERROR)).
-        if self._connected or self.sock is None:
+        if self.sock is None:
             return
-        self._connected = True
+        if not self._connected:
+            self._connected = True
+            self._out = self._request()
+            if self.tls_ctx is not None:
+                return self._tls_start()
+        elif self._tls is not None:
+            return self._tls_step()
         self.loop.add_reader(self.sock, self._on_readable)
-        self._send(self._request())
+        self._send(self._out)
+
+    def _tls_start(self):
+        raw = self.sock
+        self.loop.remove_reader(raw)  # CPython's wrap detaches raw: its fileno becomes -1
+        try:
+            self._tls = c = tls.Client(self.tls_ctx, raw, self.host)
+        except (OSError, MemoryError, tls.TlsError) as e:
+            return self._tls_failed(e)  # _close() closes raw
+        self.sock = c.sock
+        self._read = c.readinto
+        self._tls_step()
+
+    def _tls_step(self):
+        # The first send runs the handshake; None: it waits for the loop (c.want).
+        c = self._tls
+        try:
+            n = c.send(self._out)
+        except (OSError, MemoryError, tls.TlsError) as e:
+            return self._tls_failed(e)
+        if n is None:
+            self.loop.add_reader(self.sock, self._on_writable, c.want)
+            return
+        self._last = ticks_ms()
+        self.loop.add_reader(self.sock, self._on_readable)
+        if n < len(self._out):
+            self._send(memoryview(self._out)[n:])
+
+    def _tls_failed(self, e):
+        if isinstance(e, tls.TlsError):
+            # not a lost link: the same server would fail the same way again
+            log.warning("download: TLS with", self.host, "failed:", e.reason)
+            return self._fail(RESULT_CONNECTION_LOST, "tls: " + e.reason)
+        if isinstance(e, MemoryError):
+            return self._fail(RESULT_OUT_OF_RAM, "tls: out of memory")
+        self._lost("tls: errno %d" % _errno(e) if isinstance(e, OSError) else "tls: " + repr(e))
 
     def _send(self, data):
         # Requests are small and follow a reply, so the socket buffer has room; a send that
@@ -72,14 +120,18 @@ class StreamEngine(_Engine):
         mv = memoryview(data)
         n = len(data)
         sent = 0
+        send = self._tls.send if self._tls is not None else self.sock.send
         try:
             while sent < n:
-                k = self.sock.send(mv[sent:] if sent else mv)
+                k = send(mv[sent:] if sent else mv)
                 if not k:
                     raise OSError(errno.EAGAIN)
                 sent += k
         except OSError as e:
             self._lost("send: errno %d" % _errno(e))
+            return False
+        except (MemoryError, tls.TlsError) as e:
+            self._tls_failed(e)
             return False
         self._last = ticks_ms()
         return True
@@ -116,6 +168,10 @@ class StreamEngine(_Engine):
                 buf[0:k] = bytes(self.mv[r : self.wpos])  # a partial header: a few bytes
                 self.rpos = 0
                 self.wpos = k
+        else:
+            # bytes TLS already decrypted do not wake poll (CPython): come back for them
+            if self._tls is not None and self._tls.pending():
+                self.loop.later(0, self._on_readable)
 
     # loop ticker: the inactivity timeout
     def deadline(self):
@@ -137,6 +193,9 @@ class StreamEngine(_Engine):
                 s.close()
             except OSError:
                 pass
+        if self._tls is not None:
+            self._tls.close()
+            self._tls = None
 
     def _request(self):
         raise NotImplementedError
