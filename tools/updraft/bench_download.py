@@ -1,7 +1,9 @@
 # bench: 1 MiB HTTP pull from nginx on loopback with our fota.download http engine (CPython
 # and the MicroPython unix port, in-process transfer time into a SHA-256 sink) next to curl
-# (its own time_total, process start excluded). Also CoAP over TCP from libcoap's server
-# (BERT) for comparison with the UDP Block2 figures. Medians of RUNS runs.
+# (its own time_total, process start excluded); the same over https (nginx TLS with a test
+# CA from updraft.certs, curl --cacert), with the cost of one connection + handshake (a
+# 16-byte file). Also CoAP over TCP from libcoap's server (BERT) for comparison with the UDP
+# Block2 figures. Medians of RUNS runs.
 # Plus the smallest MicroPython heap each pull completes in, with lib/ precompiled.
 #   python -m updraft.bench_download  -> prints the dict run() returns
 # SPDX-License-Identifier: MIT
@@ -37,6 +39,12 @@ http {
     scgi_temp_path %(tmp)s/scgi;
     sendfile on;
     server { listen 127.0.0.1:%(port)d; root %(tmp)s; }
+    server {
+        listen 127.0.0.1:%(tls)d ssl;
+        ssl_certificate %(crt)s;
+        ssl_certificate_key %(key)s;
+        root %(tmp)s;
+    }
 }
 """
 
@@ -63,8 +71,8 @@ def _wait(port):
     raise RuntimeError("server on %d did not start" % port)
 
 
-def _ours(exe, uri, digest):
-    out = subprocess.run([exe, FETCH, uri], cwd=ROOT, capture_output=True, text=True, timeout=120)
+def _ours(exe, uri, digest, *args):
+    out = subprocess.run([exe, FETCH, uri] + list(args), cwd=ROOT, capture_output=True, text=True, timeout=120)
     for line in out.stdout.splitlines():
         w = line.split()
         if w and w[0] == "RESULT":
@@ -74,56 +82,80 @@ def _ours(exe, uri, digest):
     raise RuntimeError("no result: " + out.stdout + out.stderr)
 
 
-def _curl(curl, uri, tmp):
+def _curl(curl, uri, tmp, *args):
     out = os.path.join(tmp, "curl.bin")
-    r = subprocess.run([curl, "-s", "-o", out, "-w", "%{time_total}", uri], capture_output=True, text=True,
-                       timeout=60, check=True)
+    r = subprocess.run([curl, "-s", "-o", out, "-w", "%{time_total}", uri] + list(args), capture_output=True,
+                       text=True, timeout=60, check=True)
     if os.path.getsize(out) != MIB:
         raise RuntimeError("curl fetched a short file")
     return float(r.stdout.strip())
 
 
-def _min_heap(uri, digest, lib):
+def _min_heap(uri, digest, lib, *args):
     # smallest MicroPython heap for the pull with lib/ precompiled (as on a board)
     from updraft import mpy
 
     env = dict(os.environ, UPDRAFT_LIB=lib)
-    return mpy.min_heap([FETCH, uri], lambda p: (" %s " % digest) in p.stdout, env=env, timeout=30)
+    return mpy.min_heap([FETCH, uri] + list(args), lambda p: (" %s " % digest) in p.stdout, env=env, timeout=30)
 
 
 def _median(fn, *a):
     return round(statistics.median(fn(*a) for _ in range(RUNS)), 4)
 
 
-def http_pull(tmp, data, digest, lib):
+def _vs_curl(res):
+    c = res["curl_s"] or 1e-6
+    res["cpython_vs_curl"] = round(res["updraft_cpython_s"] / c, 1)
+    res["micropython_vs_curl"] = round(res["updraft_micropython_s"] / c, 1)
+    return res
+
+
+def http_pulls(tmp, data, digest, lib):
+    # -> {"http_pull_1mib": ..., "https_pull_1mib": ...} from one nginx
+    from updraft import certs
+
     nginx = _need("nginx")
     curl = _need("curl")
     mpy = os.path.join(BIN, "micropython")
-    port = _port()
+    port, tls = _port(), _port()
+    pki = certs.pki(os.path.join(tmp, "pki"))
     with open(os.path.join(tmp, "fw.bin"), "wb") as f:
         f.write(data)
+    with open(os.path.join(tmp, "tiny.bin"), "wb") as f:
+        f.write(data[:16])
+    tiny = hashlib.sha256(data[:16]).hexdigest()
     user = "user root;" if os.geteuid() == 0 else ""
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(_CONF % {"user": user, "tmp": tmp, "port": port})
+        f.write(_CONF % {"user": user, "tmp": tmp, "port": port, "tls": tls, "crt": pki["server_crt"],
+                         "key": pki["server_key"]})
     p = subprocess.Popen([nginx, "-p", tmp, "-c", conf, "-e", os.path.join(tmp, "error.log")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait(port)
+        _wait(tls)
         uri = "http://127.0.0.1:%d/fw.bin" % port
-        res = {"updraft_cpython_s": _median(_ours, sys.executable, uri, digest),
-               "updraft_micropython_s": _median(_ours, mpy, uri, digest),
-               "curl_s": _median(_curl, curl, uri, tmp),
-               "anjay_reference_s": 0.012,
-               "micropython_min_heap_bytes": _min_heap(uri, digest, lib)}
+        plain = {"updraft_cpython_s": _median(_ours, sys.executable, uri, digest),
+                 "updraft_micropython_s": _median(_ours, mpy, uri, digest),
+                 "curl_s": _median(_curl, curl, uri, tmp),
+                 "anjay_reference_s": 0.012,
+                 "micropython_min_heap_bytes": _min_heap(uri, digest, lib)}
+        uri = "https://127.0.0.1:%d/fw.bin" % tls
+        ca = "ca=" + pki["ca_der"]
+        small = "https://127.0.0.1:%d/tiny.bin" % tls
+        secure = {"updraft_cpython_s": _median(_ours, sys.executable, uri, digest, ca),
+                  "updraft_micropython_s": _median(_ours, mpy, uri, digest, ca),
+                  "curl_s": _median(_curl, curl, uri, tmp, "--cacert", pki["ca_pem"]),
+                  "connect_handshake_cpython_s": _median(_ours, sys.executable, small, tiny, ca),
+                  "connect_handshake_micropython_s": _median(_ours, mpy, small, tiny, ca),
+                  "micropython_min_heap_bytes": _min_heap(uri, digest, lib, ca),
+                  "tls": "TLS 1.2+ ECDHE, P-256 server certificate verified against the CA"}
     finally:
         p.terminate()
         p.wait(5)
-    c = res["curl_s"] or 1e-6
-    res["cpython_vs_curl"] = round(res["updraft_cpython_s"] / c, 1)
-    res["micropython_vs_curl"] = round(res["updraft_micropython_s"] / c, 1)
-    res["micropython_vs_anjay"] = round(res["updraft_micropython_s"] / 0.012, 2)
-    return res
+    _vs_curl(plain)
+    plain["micropython_vs_anjay"] = round(plain["updraft_micropython_s"] / 0.012, 2)
+    return {"http_pull_1mib": plain, "https_pull_1mib": _vs_curl(secure)}
 
 
 def coap_tcp_pull(tmp, data, digest, lib):
@@ -158,8 +190,9 @@ def run():
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o755)
         lib = mpy.build(os.path.join(tmp, "lib"))
-        return {"http_pull_1mib": http_pull(tmp, data, digest, lib),
-                "coap_tcp_pull_1mib": coap_tcp_pull(tmp, data, digest, lib)}
+        res = http_pulls(tmp, data, digest, lib)
+        res["coap_tcp_pull_1mib"] = coap_tcp_pull(tmp, data, digest, lib)
+        return res
 
 
 if __name__ == "__main__":
