@@ -150,11 +150,15 @@ class Client:
             return self._want(e)
 
     def readinto(self, buf):
-        # CPython only (MicroPython's is the socket's own): -> n, 0 at the end, None if none
+        # CPython only (MicroPython's is the socket's own): -> n, 0 at the end, None if none.
+        # After the handshake a TLS error (a bad record) is a broken link, as on MicroPython.
         try:
             return self.sock.recv_into(buf)
         except Exception as e:
-            return self._want(e)
+            try:
+                return self._want(e)
+            except TlsError as t:
+                raise OSError(errno.EIO, t.reason)
 
     def _want(self, e):
         if _ssl is not None:

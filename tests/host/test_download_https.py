@@ -10,7 +10,7 @@ import os
 import pytest
 
 from peers import blob
-from dlpeers import Nginx, PyHttp, fetch, sha, tcp_free_port
+from dlpeers import Nginx, PyHttp, Silent, fetch, sha, tcp_free_port
 from updraft import certs
 
 RUNTIMES = ["cpython", "micropython"]
@@ -136,6 +136,16 @@ def test_no_trust_anchors_is_unsupported_unless_insecure(nginx, image, pki, runt
     # anchors present: insecure changes nothing, the server is still checked
     r = fetch(runtime, https(nginx.tls, "fw.bin"), tls_insecure=1, ca=pki["other_ca_der"])
     assert r["result"] == 4, r["out"]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_server_silent_in_the_handshake_times_out(pki, runtime):
+    s = Silent()  # accepts, never answers the ClientHello
+    try:
+        r = fetch(runtime, https(s.port, "fw.bin"), ca=pki["ca_der"], retries=1, backoff_ms=20, timeout_ms=300)
+        assert (r["result"], r["reason"], r["attempts"]) == (4, "timeout", 2), r["out"]
+    finally:
+        s.stop()
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
