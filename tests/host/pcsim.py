@@ -66,8 +66,7 @@ def factory(keys, v1, old, path=None, records=60):
     rec = st.load()
     for _ in range(records):
         st.save(rec)
-    for i in range(len(f._erases)):
-        f._erases[i] = 0  # count only what the update does
+    f.clear_erase_counts()  # count only what the update does
     f.power_on()
     return Device(keys, f, path)
 
