@@ -172,7 +172,12 @@ class BlockPull:
         self._left = retries
         self._first = True
         self._cb = self._on_response  # one bound method, not one per block
-        self.ex = ex = exchange or Exchange()
+        if exchange is None:
+            # sized to the request, not the MTU: header, token, Block2, Size2, an ETag and the
+            # option headers fit in 64 bytes; the URI's own parts are added
+            n = 64 + _olen(host) + sum(_olen(x) + 3 for x in path) + sum(_olen(x) + 3 for x in query)
+            exchange = Exchange(n)
+        self.ex = ex = exchange
         # Template: header, token, Uri-Host/Port/Path/Query. Block2 (and Size2 on the
         # first request) are appended per request; nothing else changes between blocks.
         m = Message(CON, GET, 0, endpoint.new_token())
@@ -282,6 +287,11 @@ class BlockPull:
         self.ep.cancel(self.ex)
         self.done = True
         self.error = "cancelled"
+
+
+def _olen(v):
+    # encoded length of a str or bytes option value
+    return 0 if v is None else len(v.encode() if isinstance(v, str) else v)
 
 
 _UINT = [b"", bytearray(1), bytearray(2), bytearray(3)]

@@ -64,7 +64,8 @@ class Endpoint:
         self.on_reset = None  # on_reset(peer, mid) for RSTs that match no exchange
         self.known_options = KNOWN_OPTIONS
         self._rx = Message()  # decode target, reused for every datagram
-        self._tx = bytearray(_MTU)
+        self._tx = None  # response buffer, made on the first request served: a client-only
+        # endpoint (a download) never needs it
         self._mid = random_int(16)
         self._inflight = []
         self._queue = []
@@ -318,12 +319,7 @@ class Endpoint:
         self._send_empty(RST, m.mid, peer)
 
     def _send_empty(self, type, mid, peer):
-        buf = self._tx
-        buf[0] = 0x40 | (type << 4)
-        buf[1] = 0
-        buf[2] = mid >> 8
-        buf[3] = mid & 0xFF
-        data = bytes(buf[:4])
+        data = bytes((0x40 | (type << 4), 0, mid >> 8, mid & 0xFF))
         self._send(data, peer)
         return data
 
@@ -360,6 +356,8 @@ class Endpoint:
         else:
             resp.type = NON
             resp.mid = self.next_mid()
+        if self._tx is None:
+            self._tx = bytearray(_MTU)
         try:
             n = resp.encode_into(self._tx)
         except CoapError as e:

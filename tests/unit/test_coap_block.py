@@ -79,6 +79,19 @@ def test_pull_whole_resource_in_1024_blocks():
     ep.close(); cli.close()
 
 
+def test_pull_request_buffer_fits_the_longest_uri():
+    # the request buffer is sized to the URI (not the MTU): a 255-byte path of multi-byte
+    # characters, a host and a query still encode, every block
+    loop = Loop()
+    ep, addr, _, _ = server(loop)
+    cli, _ = endpoint(loop)
+    seg = "\u00e9" * 120  # 240 bytes as UTF-8
+    p = BlockPull(cli, addr, (seg, "x" * 15), lambda off, d: None, host="h" * 60, query=("k=" + "v" * 40,)).start()
+    run(loop, lambda: p.done, 5000)
+    assert p.error == "code" and p.code == C.NOT_FOUND  # it reached the server, whole
+    ep.close(); cli.close()
+
+
 def test_pull_follows_server_that_picks_smaller_blocks():
     loop = Loop()
     ep, addr, _, _ = server(loop, max_szx=2)  # server serves at most 64-byte blocks
