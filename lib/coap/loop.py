@@ -41,10 +41,13 @@ class Loop:
         # cb() is called when sock is readable; it must drain what it wants. A TCP client
         # passes events=select.POLLOUT to learn that a non-blocking connect finished, then
         # calls add_reader again with the default (registering twice updates the mask).
+        # A socket adaptor (port.dtls) is polled through the object it names `pollable`.
+        sock = getattr(sock, "pollable", sock)
         self._poll.register(sock, events)
         self._readers[sock if MICROPYTHON else sock.fileno()] = cb
 
     def remove_reader(self, sock):
+        sock = getattr(sock, "pollable", sock)
         try:
             self._poll.unregister(sock)
         except (OSError, KeyError, ValueError):

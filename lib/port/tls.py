@@ -200,6 +200,8 @@ def _error(e):
         a = e.args
         if a and a[0] == _CONN_EOF:
             return OSError(errno.ECONNRESET, "tls: connection closed")
+        if a and isinstance(a[0], int) and -256 < a[0] < 0:
+            return OSError(-a[0])  # the socket's errno, passed through mbedTLS negated
         if a and isinstance(a[0], int) and a[0] < 0:
             return TlsError(str(a[1]) if len(a) > 1 else "mbedtls -0x%x" % -a[0])
         if a and a[0] == errno.ENOMEM:

@@ -1,8 +1,9 @@
 # Peers and the driver for the download-engine tests (fota.download): nginx from Debian
 # (static files, Range, ETag, a location that ignores Range), a small CPython http.server
 # for what nginx cannot do with static files (chunked bodies, redirects, a body cut off
-# mid-way, 503), an aiocoap file server with a stable ETag (UDP and TCP), and fetch(): one
-# engine run under CPython or MicroPython through tests/peers/fetch.py.
+# mid-way, 503; also behind ssl), an aiocoap file server with a stable ETag (UDP and TCP),
+# libcoap's coap-server-openssl for coaps (DTLS), and fetch(): one engine run under CPython
+# or MicroPython through tests/peers/fetch.py.
 import hashlib
 import os
 import socket
@@ -223,6 +224,47 @@ class CoapFiles:
         self.p.stop()
 
 
+def _port_pair():
+    # a UDP port p with p+1 free too (coap-server takes p for CoAP, p+1 for DTLS)
+    for _ in range(50):
+        p = free_port()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(("127.0.0.1", p + 1))
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise AssertionError("no free port pair")
+
+
+class DtlsServer:
+    # coap-server-openssl with dynamic resources: PUT over plain CoAP on port, GET over
+    # DTLS on port + 1 with the certificate `crt` (clients need no certificate: -n)
+    def __init__(self, pki, crt, key):
+        self.exe = require("coap-server-openssl")
+        self.client = require("coap-client-notls")
+        self.port = _port_pair()
+        self.p = subprocess.Popen([self.exe, "-A", "127.0.0.1", "-p", str(self.port), "-d", "4", "-v", "0",
+                                   "-c", crt, "-j", key, "-C", pki["ca_pem"], "-n"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+
+    def put(self, name, data, tmp):
+        f = tmp / ("put-" + name)
+        f.write_bytes(data)
+        subprocess.run([self.client, "-m", "put", "-b", "1024", "-f", str(f),
+                        "coap://127.0.0.1:%d/%s" % (self.port, name)], check=True, capture_output=True, timeout=120)
+
+    def uri(self, name):
+        return "coaps://127.0.0.1:%d/%s" % (self.port + 1, name)
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(5)
+
+
 class Silent:
     # A TCP listener that accepts and never answers (the kernel completes the handshake).
     def __init__(self):
@@ -262,4 +304,4 @@ def sha(data):
     return hashlib.sha256(data).hexdigest()
 
 
-__all__ = ["Nginx", "PyHttp", "CoapFiles", "Silent", "fetch", "sha", "free_port", "tcp_free_port"]
+__all__ = ["Nginx", "PyHttp", "CoapFiles", "DtlsServer", "Silent", "fetch", "sha", "free_port", "tcp_free_port"]

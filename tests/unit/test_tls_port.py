@@ -1,10 +1,11 @@
 # port.tls trust anchors (PEM / DER files, one or more certificates, refusals) and the TLS
-# policy of fota.download: https is listed in /5/0/8 and accepted by start() only with
-# trust anchors or tls_insecure. Both runtimes (each has TLS here).
+# policy of fota.download: https (and coaps where port.dtls exists: MicroPython only) is
+# listed in /5/0/8 and accepted by start() only with trust anchors or tls_insecure. Both
+# runtimes (each has TLS here).
 import binascii
 
 from support import raises, tmpdir
-from port import tls
+from port import MICROPYTHON, tls, dtls
 from coap.loop import Loop
 from fota import download
 from fota.const import FotaError
@@ -66,6 +67,11 @@ def test_contexts_build_on_this_runtime():
     assert tls.AVAILABLE
     tls.context([CA1, CA2])
     tls.context(None)
+    # DTLS (coaps) exactly where the runtime has it: MicroPython's mbedTLS, not CPython's ssl
+    assert dtls.AVAILABLE == MICROPYTHON
+    if dtls.AVAILABLE:
+        dtls.context([CA1, CA2])
+        dtls.context(None)
 
 
 def test_https_needs_trust_anchors():
@@ -75,8 +81,9 @@ def test_https_needs_trust_anchors():
     assert download.protocols() == [0, 2, 4]
     assert download.protocols(ca=d + "/missing.crt") == [0, 2, 4]
     assert download.protocols(ca=junk) == [0, 2, 4]
-    assert download.protocols(ca=good) == [0, 2, 3, 4]
-    assert download.protocols(tls_insecure=1) == [0, 2, 3, 4]
+    secure = [0, 1, 2, 3, 4] if dtls.AVAILABLE else [0, 2, 3, 4]
+    assert download.protocols(ca=good) == secure
+    assert download.protocols(tls_insecure=1) == secure
     loop = Loop()
     for kw in ({}, {"ca": junk}):
         e = raises(FotaError, lambda: download.start(loop, "https://127.0.0.1:1/fw", lambda o, b: None, **kw))
@@ -88,3 +95,9 @@ def test_https_needs_trust_anchors():
     # a CoAP engine takes the same tuning and ignores it
     eng = download.start(loop, "coap://127.0.0.1:1/fw", lambda o, b: None, ca=good, tls_insecure=1)
     eng.cancel()
+    # coaps: 9 without DTLS or without anchors
+    e = raises(FotaError, lambda: download.start(loop, "coaps://127.0.0.1:1/fw", lambda o, b: None))
+    assert e.result == 9, e
+    if not dtls.AVAILABLE:
+        e = raises(FotaError, lambda: download.start(loop, "coaps://127.0.0.1:1/fw", lambda o, b: None, ca=good))
+        assert e.result == 9, e

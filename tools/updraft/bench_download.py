@@ -3,7 +3,9 @@
 # (its own time_total, process start excluded); the same over https (nginx TLS with a test
 # CA from updraft.certs, curl --cacert), with the cost of one connection + handshake (a
 # 16-byte file). Also CoAP over TCP from libcoap's server (BERT) for comparison with the UDP
-# Block2 figures. Medians of RUNS runs.
+# Block2 figures, and coaps (Block2 over DTLS, MicroPython only: CPython's ssl has no DTLS)
+# from coap-server-openssl next to plain coap from the same server and coap-client-openssl
+# (whole process). Medians of RUNS runs.
 # Plus the smallest MicroPython heap each pull completes in, with lib/ precompiled.
 #   python -m updraft.bench_download  -> prints the dict run() returns
 # SPDX-License-Identifier: MIT
@@ -182,6 +184,47 @@ def coap_tcp_pull(tmp, data, digest, lib):
         p.wait(5)
 
 
+def _coap_client(client, uri, tmp, *args):
+    out = os.path.join(tmp, "coaps.bin")
+    t = time.perf_counter()
+    subprocess.run([client, "-b", "1024", "-o", out, uri] + list(args), check=True, capture_output=True,
+                   timeout=120)
+    dt = time.perf_counter() - t
+    if os.path.getsize(out) != MIB:
+        raise RuntimeError("coap-client fetched a short file")
+    return dt
+
+
+def coaps_pull(tmp, data, digest, lib):
+    from updraft import certs
+
+    server = _need("coap-server-openssl")
+    client = _need("coap-client-openssl")
+    mpy = os.path.join(BIN, "micropython")
+    pki = certs.pki(os.path.join(tmp, "pki-coaps"))
+    port = _port(socket.SOCK_DGRAM)
+    p = subprocess.Popen([server, "-A", "127.0.0.1", "-p", str(port), "-d", "4", "-v", "0", "-c", pki["server_crt"],
+                          "-j", pki["server_key"], "-C", pki["ca_pem"], "-n"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        f = os.path.join(tmp, "put.bin")
+        with open(f, "wb") as fh:
+            fh.write(data)
+        subprocess.run([client, "-m", "put", "-b", "1024", "-f", f, "coap://127.0.0.1:%d/fw" % port],
+                       check=True, capture_output=True, timeout=120)
+        uri = "coaps://127.0.0.1:%d/fw" % (port + 1)
+        ca = "ca=" + pki["ca_der"]
+        return {"updraft_micropython_s": _median(_ours, mpy, uri, digest, ca),
+                "updraft_micropython_plain_coap_s": _median(_ours, mpy, "coap://127.0.0.1:%d/fw" % port, digest),
+                "coap_client_openssl_s": _median(_coap_client, client, uri, tmp, "-R", pki["ca_pem"]),
+                "micropython_min_heap_bytes": _min_heap(uri, digest, lib, ca),
+                "cpython": "no DTLS in ssl: Result 9, /5/0/8 without 1"}
+    finally:
+        p.terminate()
+        p.wait(5)
+
+
 def run():
     data = random.Random(11).randbytes(MIB)
     digest = hashlib.sha256(data).hexdigest()
@@ -192,6 +235,7 @@ def run():
         lib = mpy.build(os.path.join(tmp, "lib"))
         res = http_pulls(tmp, data, digest, lib)
         res["coap_tcp_pull_1mib"] = coap_tcp_pull(tmp, data, digest, lib)
+        res["coaps_pull_1mib"] = coaps_pull(tmp, data, digest, lib)
         return res
 
 

@@ -5,6 +5,7 @@
 from port import const
 from port import log
 from port import tls
+from port import dtls
 from fota.const import FotaError, RESULT_CONNECTION_LOST, RESULT_INVALID_URI
 from fota.const import RESULT_UNSUPPORTED_PROTOCOL, RESULT_NOT_ENOUGH_SPACE, RESULT_OUT_OF_RAM
 from fota.const import RESULT_UPDATE_CANCELLED
@@ -13,11 +14,13 @@ _PROGRESS = const(4096)  # on_progress at most once per this many bytes
 
 # (scheme, /5/0/8 Protocol Support value, module). A tuple, not a dict: the order of
 # protocols() must not depend on dict order (MicroPython's is not insertion order).
-# https (3) only where the runtime has TLS (port.tls). coaps (1) and coaps+tcp (5) are
-# absent: no engine does DTLS or CoAP over TLS, and a server must not be told we can pull
-# what we cannot (spec 5.1); such URIs fail with Result 9.
+# https (3) only where the runtime has TLS (port.tls), coaps (1) only where it has DTLS
+# (port.dtls: MicroPython's mbedTLS; CPython's ssl has none). coaps+tcp (5) is absent (no
+# ALPN in MicroPython's tls). A server must not be told we can pull what we cannot (spec
+# 5.1); such URIs fail with Result 9.
+_COAPS = (("coaps", 1, "coap"),) if dtls.AVAILABLE else ()
 _HTTPS = (("https", 3, "http"),) if tls.AVAILABLE else ()
-SCHEMES = (("coap", 0, "coap"), ("http", 2, "http")) + _HTTPS + (("coap+tcp", 4, "coap_tcp"),)
+SCHEMES = (("coap", 0, "coap"),) + _COAPS + (("http", 2, "http"),) + _HTTPS + (("coap+tcp", 4, "coap_tcp"),)
 _SECURE = (1, 3, 5)  # values that need TLS and trust anchors (tls_context)
 
 
@@ -35,22 +38,17 @@ def protocols(ca=None, tls_insecure=0, **_):
     # The /5/0/8 values this runtime can really pull with, given the TLS tuning start()
     # will get: https only when there are trust anchors (or unauthenticated TLS is allowed).
     out = []
-    tls_ok = None
     for s in SCHEMES:
         if s[1] in _SECURE:
-            if tls_ok is None:
-                try:
-                    tls_context(ca, tls_insecure, quiet=True)
-                    tls_ok = True
-                except FotaError:
-                    tls_ok = False
-            if not tls_ok:
+            try:
+                tls_context(ca, tls_insecure, quiet=True, datagram=s[1] == 1)
+            except FotaError:
                 continue
         out.append(s[1])
     return out
 
 
-def tls_context(ca, insecure=0, quiet=False):
+def tls_context(ca, insecure=0, quiet=False, datagram=False):
     # -> a port.tls context for a (D)TLS download that authenticates the server against
     # the trust anchors in the file `ca` (PEM or DER; the device's, never a system store).
     # Without anchors the download is refused (Result 9, and protocols() does not list
@@ -58,8 +56,8 @@ def tls_context(ca, insecure=0, quiet=False):
     # keeps a forged package from being installed, but a client that skips server
     # authentication silently lets anyone on the path feed it junk to write to flash or
     # stall the update, and hides from the operator that it never knew whom it talked to.
-    if not tls.AVAILABLE:
-        raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "no TLS on this runtime")
+    if not (dtls.AVAILABLE if datagram else tls.AVAILABLE):
+        raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "no (D)TLS on this runtime")
     try:
         cas = tls.anchors(ca) if ca else []
     except ValueError as e:
@@ -73,7 +71,7 @@ def tls_context(ca, insecure=0, quiet=False):
             log.warning("download: TLS WITHOUT server authentication (tls_insecure is set)")
         cas = None
     try:
-        return tls.context(cas)
+        return dtls.context(cas) if datagram else tls.context(cas)
     except MemoryError:
         raise FotaError(RESULT_OUT_OF_RAM, "tls context: out of memory")
     except (ValueError, OSError) as e:
