@@ -2,7 +2,8 @@
 # coap-server-openssl in certificate mode, with a PKI made here by `cryptography`
 # (updraft.certs). Only MicroPython's tls (mbedTLS) has DTLS: there, 1 MiB pulls with PEM
 # and DER anchors, resume from an offset, an untrusted CA and a wrong server name (4 at
-# once, nothing written), no anchors (9 unless tls_insecure), nothing listening (4). On
+# once, nothing written), no anchors (9 unless tls_insecure), nothing listening (4), a
+# lossy link (drops, duplicates, reordering from the first ClientHello on). On
 # CPython (ssl has no DTLS) coaps is Result 9 and /5/0/8 does not list 1.
 import time
 
@@ -13,6 +14,7 @@ from dlpeers import DtlsServer, fetch, sha
 from updraft import certs
 
 SIZE = 1 << 20
+SMALL = 128 << 10
 FAST = {"ack_ms": 300, "max_retransmit": 1, "block_retries": 0, "retries": 1, "backoff_ms": 20}
 
 
@@ -31,6 +33,7 @@ def server(tmp_path_factory, image, pki):
     s = DtlsServer(pki, pki["server_crt"], pki["server_key"])
     try:
         s.put("fw", image, tmp_path_factory.mktemp("put"))
+        s.put("small", image[:SMALL], tmp_path_factory.mktemp("put"))
         yield s
     finally:
         s.stop()
@@ -101,3 +104,17 @@ def test_cpython_has_no_dtls(server, pki):
     from fota import download
 
     assert download.protocols(ca=pki["ca_pem"]) == [0, 2, 3, 4]
+
+
+def test_pull_through_a_lossy_link(server, image, pki):
+    # 10 % of datagrams dropped, some duplicated or reordered, both ways and from the first
+    # ClientHello on: the endpoint's CON retransmissions also drive mbedTLS's handshake timers
+    from relay import LossyRelay
+
+    relay = LossyRelay(server.port + 1, drop=0.1, dup=0.05, reorder=0.05, seed=4)
+    try:
+        r = fetch("micropython", "coaps://127.0.0.1:%d/small" % relay.port, ca=pki["ca_der"], ack_ms=100)
+        assert (r["result"], r["sha"]) == (0, sha(image[:SMALL])), r["out"]
+        assert relay.stats["dropped"] > 5, relay.stats
+    finally:
+        relay.close()
