@@ -2,10 +2,10 @@
 # engine contract they share. Each engine streams the package into sink(offset, data) in
 # order, on the caller's loop; nothing here holds the image.
 # SPDX-License-Identifier: MIT
+import os
+
 from port import const
 from port import log
-from port import tls
-from port import dtls
 from fota.const import FotaError, RESULT_CONNECTION_LOST, RESULT_INVALID_URI
 from fota.const import RESULT_UNSUPPORTED_PROTOCOL, RESULT_NOT_ENOUGH_SPACE, RESULT_OUT_OF_RAM
 from fota.const import RESULT_UPDATE_CANCELLED
@@ -14,14 +14,14 @@ _PROGRESS = const(4096)  # on_progress at most once per this many bytes
 
 # (scheme, /5/0/8 Protocol Support value, module). A tuple, not a dict: the order of
 # protocols() must not depend on dict order (MicroPython's is not insertion order).
-# https (3) only where the runtime has TLS (port.tls), coaps (1) only where it has DTLS
-# (port.dtls: MicroPython's mbedTLS; CPython's ssl has none). coaps+tcp (5) is absent (no
-# ALPN in MicroPython's tls). A server must not be told we can pull what we cannot (spec
-# 5.1); such URIs fail with Result 9.
-_COAPS = (("coaps", 1, "coap"),) if dtls.AVAILABLE else ()
-_HTTPS = (("https", 3, "http"),) if tls.AVAILABLE else ()
-SCHEMES = (("coap", 0, "coap"),) + _COAPS + (("http", 2, "http"),) + _HTTPS + (("coap+tcp", 4, "coap_tcp"),)
-_SECURE = (1, 3, 5)  # values that need TLS and trust anchors (tls_context)
+# coaps (1) and https (3) need (D)TLS from the runtime (port.dtls: MicroPython's mbedTLS
+# only; port.tls: both) and trust anchors: tls_context() refuses them otherwise, and
+# protocols() does not list them. coaps+tcp (5) is absent (no ALPN in MicroPython's tls). A
+# server must not be told we can pull what we cannot (spec 5.1); such URIs fail with
+# Result 9. port.tls and port.dtls (7 KB of heap) are imported only when TLS is in play.
+SCHEMES = (("coap", 0, "coap"), ("coaps", 1, "coap"), ("http", 2, "http"), ("https", 3, "http"),
+           ("coap+tcp", 4, "coap_tcp"))
+_SECURE = (1, 3)  # values that need TLS and trust anchors (tls_context)
 
 
 class RestartNeeded(FotaError):
@@ -40,6 +40,8 @@ def protocols(ca=None, tls_insecure=0, **_):
     out = []
     for s in SCHEMES:
         if s[1] in _SECURE:
+            if not (tls_insecure or _exists(ca)):
+                continue  # nothing to authenticate with: no need to load TLS to know
             try:
                 tls_context(ca, tls_insecure, quiet=True, datagram=s[1] == 1)
             except FotaError:
@@ -56,8 +58,10 @@ def tls_context(ca, insecure=0, quiet=False, datagram=False):
     # keeps a forged package from being installed, but a client that skips server
     # authentication silently lets anyone on the path feed it junk to write to flash or
     # stall the update, and hides from the operator that it never knew whom it talked to.
+    from port import tls, dtls
+
     if not (dtls.AVAILABLE if datagram else tls.AVAILABLE):
-        raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "no (D)TLS on this runtime")
+        raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "no %s on this runtime" % ("DTLS" if datagram else "TLS"))
     try:
         cas = tls.anchors(ca) if ca else []
     except ValueError as e:
@@ -76,6 +80,14 @@ def tls_context(ca, insecure=0, quiet=False, datagram=False):
         raise FotaError(RESULT_OUT_OF_RAM, "tls context: out of memory")
     except (ValueError, OSError) as e:
         raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "trust anchors refused: %s" % e)
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except (OSError, TypeError):
+        return False
 
 
 def _module(name):

@@ -7,8 +7,6 @@
 # SPDX-License-Identifier: MIT
 from port import log
 from port.net import udp_socket, resolve
-from port import dtls
-from port.tls import TlsError
 from coap.endpoint import Endpoint, Params
 from coap.block import BlockPull
 from coap.const import NOT_FOUND
@@ -52,6 +50,9 @@ class Engine(_Engine):
         # reporting it, and a new source port gives the server a clean slate.
         sock = udp_socket("0.0.0.0", 0)
         if self._ctx is not None:
+            from port import dtls  # loaded only for coaps
+            from port.tls import TlsError
+
             sock.connect(self._peer)
             try:
                 sock = self._dtls = dtls.DtlsSocket(self._ctx, sock, self._peer, self.host)

@@ -10,7 +10,6 @@ import socket
 
 from port import const, ticks_ms, ticks_add, ticks_diff
 from port import log
-from port import tls
 from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST, RESULT_OUT_OF_RAM
 from fota.download import Engine as _Engine
 
@@ -80,6 +79,8 @@ class StreamEngine(_Engine):
         self._send(self._out)
 
     def _tls_start(self):
+        from port import tls  # loaded only when a download uses TLS
+
         raw = self.sock
         self.loop.remove_reader(raw)  # CPython's wrap detaches raw: its fileno becomes -1
         try:
@@ -92,6 +93,8 @@ class StreamEngine(_Engine):
 
     def _tls_step(self):
         # The first send runs the handshake; None: it waits for the loop (c.want).
+        from port import tls
+
         c = self._tls
         try:
             n = c.send(self._out)
@@ -106,6 +109,8 @@ class StreamEngine(_Engine):
             self._send(memoryview(self._out)[n:])
 
     def _tls_failed(self, e):
+        from port import tls
+
         if isinstance(e, tls.TlsError):
             # not a lost link: the same server would fail the same way again
             log.warning("download: TLS with", self.host, "failed:", e.reason)
@@ -130,7 +135,7 @@ class StreamEngine(_Engine):
         except OSError as e:
             self._lost("send: errno %d" % _errno(e))
             return False
-        except (MemoryError, tls.TlsError) as e:
+        except Exception as e:  # port.tls.TlsError, MemoryError
             self._tls_failed(e)
             return False
         self._last = ticks_ms()
