@@ -39,6 +39,7 @@ class DtlsSocket:
         self.peer = peer
         self.error = None
         self._pending = None  # the datagram waiting for the handshake
+        self._ready = False
         try:
             self.sock = ctx.wrap_socket(raw, server_side=False, do_handshake_on_connect=False,
                                         server_hostname=host)
@@ -57,7 +58,13 @@ class DtlsSocket:
 
     def send(self, data):
         self._check()
-        self._pending = bytes(data)  # the endpoint reuses its buffer
+        if self._ready and self._pending is None:
+            try:
+                if self.sock.write(data) is not None:
+                    return len(data)
+            except Exception as e:
+                raise self._failed(e)
+        self._pending = bytes(data)  # a copy: the endpoint reuses its buffer
         self._flush()
         return len(data)
 
@@ -80,6 +87,7 @@ class DtlsSocket:
         try:
             if self.sock.write(self._pending) is not None:
                 self._pending = None
+                self._ready = True  # handshake done: later datagrams go out without a copy
         except Exception as e:
             raise self._failed(e)
 

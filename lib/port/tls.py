@@ -11,10 +11,11 @@
 # SPDX-License-Identifier: MIT
 import binascii
 import errno
+import select
 
 from port import MICROPYTHON
 
-_tls = _ssl = None
+_tls = _ssl = None  # the runtime's module (port.dtls uses _tls too)
 try:
     if MICROPYTHON:
         import tls as _tls
@@ -24,8 +25,8 @@ except ImportError:  # a build without TLS: https is not offered
     pass
 
 AVAILABLE = bool(_tls is not None and hasattr(_tls, "SSLContext")) or _ssl is not None
-POLLIN = 1  # select.POLLIN / POLLOUT on both runtimes
-POLLOUT = 4
+POLLIN = select.POLLIN
+POLLOUT = select.POLLOUT
 _MAX_FILE = 16384  # a trust-anchor file larger than this is not one
 _CONN_EOF = -0x7280  # MBEDTLS_ERR_SSL_CONN_EOF: the peer closed the TCP connection
 _BEGIN = b"-----BEGIN CERTIFICATE-----"
