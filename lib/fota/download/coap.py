@@ -53,12 +53,13 @@ class Engine(_Engine):
             from port import dtls  # loaded only for coaps
             from port.tls import TlsError
 
-            sock.connect(self._peer)
             try:
+                sock.connect(self._peer)
                 sock = self._dtls = dtls.DtlsSocket(self._ctx, sock, self._peer, self.host)
             except TlsError as e:
                 return self._fail(RESULT_CONNECTION_LOST, "dtls: " + e.reason)
             except OSError as e:
+                sock.close()
                 return self._lost("dtls: %r" % (e,))
             except MemoryError:
                 return self._fail(RESULT_OUT_OF_RAM, "dtls: out of memory")
