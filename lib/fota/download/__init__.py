@@ -170,7 +170,11 @@ class Engine:
         self._timer = None
         if not self.done:
             self.attempts += 1
-            self._begin()
+            try:
+                self._begin()
+            except MemoryError:
+                # not a stalled Downloading: the state machine reports 3 and the client goes on
+                self._finish(FotaError(RESULT_OUT_OF_RAM, "connect: out of memory"))
 
     def _begin(self):
         raise NotImplementedError
@@ -260,7 +264,12 @@ class Engine:
         else:
             log.info("download: stopped at", self.offset, error)
         if self.on_done is not None:
-            self.on_done(self)
+            # on the next turn, once this engine's stack has unwound and its socket is closed:
+            # what the caller does next (verify a 1 MiB image) gets the engine's memory back
+            self.loop.later(0, self._report)
+
+    def _report(self):
+        self.on_done(self)
 
     def cancel(self):
         # Stop now; on_done is not called. error becomes Result 10 (cancelled).
