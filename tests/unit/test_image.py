@@ -8,7 +8,8 @@ from support import raises
 
 from fota import image
 from fota.const import FotaError
-from fota.image import ImageError, Verifier, verify
+from fota.image import ImageError, verify
+from fota.image.stream import Verifier
 
 VEC = __file__.rsplit("/", 2)[0] + "/vectors/"
 if VEC not in sys.path:

@@ -82,9 +82,9 @@ def sign(key, infile, outfile, version, component=None, dependencies=(), slot_si
 
 
 def check_file(path, raw_keys, slot_size=None, component=None, stream=None):
-    # Stream a signed file through fota.image.Verifier (the device code) with progress.
+    # Stream a signed file through fota.image.stream.Verifier (the device code) with progress.
     from fota.crypto.keys import load_key
-    from fota.image import Verifier
+    from fota.image.stream import Verifier
 
     v = Verifier([load_key(r) for r in raw_keys], slot_size, component)
     total = os.path.getsize(path)

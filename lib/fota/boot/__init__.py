@@ -63,7 +63,7 @@ class Boot:
         self.component = component
         self.trials = trials
         self.verify_active = verify_active
-        self.buf = buf if buf is not None else bytearray(1024)
+        self.buf = buf  # verify's hash buffer; None: verify makes one for the boot that needs it
         self.selected = None  # the Selection of the last power_on()
 
     # -- power-on --
@@ -163,7 +163,7 @@ class Boot:
 
     def _header(self, slot):
         # ImageInfo from the 32-byte header of a slot, or None when it holds no image
-        mv = memoryview(self.buf)[:32]
+        mv = memoryview(self.buf if self.buf is not None else bytearray(32))[:32]
         try:
             self.slots[slot].read(0, mv)
             return self.image.parse_header(mv)

@@ -2,7 +2,8 @@
 # protected and unprotected TLV areas, streaming SHA-256 through one buffer, key hash and
 # signature check against trusted keys. Fails closed: anything unexpected is an ImageError
 # carrying the LwM2M Update Result it maps to (5 integrity, 6 unsupported, 2 too big, ...).
-# Split in small modules so that compiling them from source needs little heap at once.
+# Split in small modules so that compiling them from source needs little heap at once; the
+# streaming Verifier (fota.image.stream, for host tools) is not loaded by a device update.
 #
 # Error contract (ImageError.result):
 #   6  not an MCUboot image (magic), encrypted/compressed, --pure Ed25519, only SHA-384/512,
@@ -38,7 +39,6 @@ from fota.image.header import (  # noqa: F401 (the public API lives here)
     parse_header,
     require_dependencies,
 )
-from fota.image.stream import Verifier  # noqa: F401
 from fota.image.tlv import finish, tlv_area
 
 
