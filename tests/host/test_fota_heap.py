@@ -56,6 +56,9 @@ def _fits(res):
     assert res["ok"], "State %s Result %s in %d bytes:\n%s" % (res.get("state"), res.get("result"), HEAP, res["out"])
 
 
+# CoAP (UDP: every datagram is a fresh ~1 KiB allocation on MicroPython, which has no
+# recvfrom_into) and the push (Object 5 on a registry, Ops and an endpoint serving Block1)
+# need more today: make bench reports how much (fota_*_1mib.min_heap_bytes).
 _NOT_YET = pytest.mark.xfail(strict=True, reason="needs more than 96 KiB (see make bench: fota_*_1mib)")
 
 
@@ -64,7 +67,6 @@ def test_coap_pull_in_96k(rig, coap_uri):
     _fits(rig.pull(coap_uri, HEAP))
 
 
-@_NOT_YET
 def test_http_pull_in_96k(rig, http_uri):
     _fits(rig.pull(http_uri, HEAP))
 

@@ -269,7 +269,12 @@ class Engine:
             self.loop.later(0, self._report)
 
     def _report(self):
+        self._release()
         self.on_done(self)
+
+    def _release(self):
+        # drop what only a transfer needs (buffers), now that none can run any more
+        pass
 
     def cancel(self):
         # Stop now; on_done is not called. error becomes Result 10 (cancelled).

@@ -202,6 +202,9 @@ class StreamEngine(_Engine):
             self._tls.close()
             self._tls = None
 
+    def _release(self):
+        self.buf = self.mv = None
+
     def _request(self):
         raise NotImplementedError
 
