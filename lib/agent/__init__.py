@@ -43,8 +43,7 @@ def _provisioned(cfg, key):
     # config.load() keeps only what the client needs: the rest is read from the file
     v = cfg.get(key)
     if v is None and cfg.get("dir"):
-        prov = config._read(cfg["dir"] + "/" + config.PROVISION, 16384)
-        v = prov.get(key) if isinstance(prov, dict) else None
+        v = config.provisioned(cfg["dir"], key)
     return v
 
 

@@ -62,6 +62,13 @@ def load(state=None):
     return cfg
 
 
+def provisioned(state, key):
+    # A device-wide setting of the provisioning file ("log", "tls", ...) that load() does not
+    # keep, or None.
+    prov = _read(state + "/" + PROVISION, _MAX_PROVISION)
+    return prov.get(key) if isinstance(prov, dict) else None
+
+
 def build(registry, cfg):
     # Create /0 and /1 (or reuse those already added) with one instance per account, and
     # make every /1 Write by a server persist. -> (security, server). An account the
