@@ -47,6 +47,7 @@ class Journal:
         self._buf = bytearray(_SIZE)
         self._disk = None  # fields of the newest record on flash (None: not loaded yet)
         self._cur = None  # fields as the caller last set them (offset may run ahead of _disk)
+        self._enc = False  # _buf's body is the encoding of _disk (the last record written)
 
     def load(self):
         # The newest valid record as a dict of FIELDS, or None when the journal is empty or
@@ -55,6 +56,7 @@ class Journal:
         got = _decode(rec) if rec is not None else None
         self._disk = got if got is not None else defaults()
         self._cur = dict(self._disk)
+        self._enc = False
         return None if got is None else dict(got)
 
     def get(self):
@@ -81,6 +83,14 @@ class Journal:
             return False
         if changed == ["offset"] and 0 < cur["offset"] - disk["offset"] < self.every:
             return False  # rate-limited: resuming a little further back only costs a re-fetch
+        if changed == ["offset"] and self._enc:
+            # the download's progress record: only the offset moves, patch it into the last
+            # record's body instead of encoding every field again
+            struct.pack_into("<I", self._buf, _BODY + 4, cur["offset"])
+            self._append()
+            disk["offset"] = cur["offset"]
+            self._enc = True
+            return True
         return self._write(cur)
 
     def flush(self):
@@ -91,10 +101,15 @@ class Journal:
 
     def _write(self, cur):
         _encode(cur, self._buf)
+        self._append()
+        self._disk = dict(cur)
+        self._enc = True
+        return True
+
+    def _append(self):
+        self._enc = False  # until the record is on flash, _buf may hold what _disk does not
         self.log.append(self._buf)
         self.writes += 1
-        self._disk = dict(cur)
-        return True
 
 
 _LIMITS = {"state": 0xFF, "result": 0xFF, "offset": 0xFFFFFFFF, "size": 0xFFFFFFFE,

@@ -83,8 +83,14 @@ class SectorStream:
             return
         if offset + n > self.limit:
             raise FotaError(RESULT_NOT_ENOUGH_SPACE, "image larger than slot")
-        src = memoryview(data)[skip:]
         buf = self.buf
+        at = self.pos % SECTOR
+        if not skip and at + n < SECTOR:
+            # the common block: new bytes that do not complete the sector (no views made)
+            buf[at : at + n] = data
+            self.pos += n
+            return
+        src = memoryview(data)[skip:]
         while len(src):
             at = self.pos % SECTOR
             k = min(SECTOR - at, len(src))
