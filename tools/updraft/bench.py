@@ -134,21 +134,30 @@ def coap_pull(runs=5):
 
 
 def pull_heap():
-    # Smallest MicroPython heap for a whole 1 MiB pull (SHA-256 sink), lib/ as .mpy: what a
-    # board with lib/ frozen or precompiled needs for the download path.
-    from updraft import mpy
+    # Smallest MicroPython heap for a whole 1 MiB pull (SHA-256 sink, no flash, no verify),
+    # lib/ and the driver in a ROMFS image as a board runs them (romfs.py): the download path.
+    from updraft import mpy, romfs
 
     with libcoap_file() as (port, _, tmp):
-        env = dict(os.environ, UPDRAFT_LIB=mpy.build(os.path.join(tmp, "mpy")))
-        heap = mpy.min_heap([NODE, "pull", "127.0.0.1", str(port), "fw", "6"],
-                            lambda p: ("RESULT None %d" % MIB) in p.stdout, env=env)
-    return {"micropython_min_heap_bytes": heap, "lib": ".mpy (mpy-cross)", "block": 1024,
-            "note": "includes the driver script compiled from source"}
+        image = os.path.join(tmp, "node.romfs")
+        romfs.build(image, extra=(("node.py", NODE),))
+        env = dict(os.environ, UPDRAFT_LIB="/rom/lib")
+
+        def passes(heap):
+            try:  # a run short of heap can hang (a MemoryError inside a loop callback): a failure
+                p = subprocess.run(romfs.argv(image, "node", ("pull", "127.0.0.1", port, "fw", 6), heap),
+                                   cwd=ROOT, env=env, capture_output=True, text=True, timeout=15)
+            except subprocess.TimeoutExpired:
+                return False
+            return ("RESULT None %d" % MIB) in p.stdout
+
+        heap = mpy.bisect(passes, 8 * 1024, 4 << 20)
+    return {"micropython_min_heap_bytes": heap, "lib": "ROMFS image of lib/ as .mpy (tools/updraft/romfs.py)",
+            "block": 1024}
 
 
 IDLE_SCRIPT = r"""
-import gc, os, sys
-sys.path.insert(0, os.getenv("UPDRAFT_LIB"))
+import gc
 gc.collect()
 a0 = gc.mem_alloc()
 import agent
@@ -167,16 +176,16 @@ c.stop()
 
 def idle_client_heap():
     # Heap of the registered, idle LwM2M client (lib/agent.py with /0 /1 /3 /4) on the
-    # MicroPython unix port, lib/ as .mpy, against the bundled dev server: live heap after a
-    # collection, and the smallest -X heapsize it registers in.
-    from updraft import mpy
+    # MicroPython unix port, lib/ from a ROMFS image as a board runs it (romfs.py), against
+    # the bundled dev server: live heap after a collection, and the smallest -X heapsize it
+    # registers in.
+    from updraft import mpy, romfs
 
     coap_port, api_port = _free_port(), _free_port()
     srv = subprocess.Popen([sys.executable, "-m", "updraft.cli", "server", "--coap-port", str(coap_port),
                             "--api-port", str(api_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            lib = mpy.build(os.path.join(tmp, "mpy"))
             state = os.path.join(tmp, "state")
             os.mkdir(state)
             with open(os.path.join(state, "config.json"), "w") as f:
@@ -185,24 +194,30 @@ def idle_client_heap():
             script = os.path.join(tmp, "idle.py")
             with open(script, "w") as f:
                 f.write(IDLE_SCRIPT)
-            env = dict(os.environ, UPDRAFT_LIB=lib, UPDRAFT_STATE=state)
+            image = os.path.join(tmp, "idle.romfs")
+            romfs.build(image, extra=(("idle.py", script),))
+            env = dict(os.environ, UPDRAFT_STATE=state)
+
+            def run(heap):
+                return subprocess.run(romfs.argv(image, "idle", (), heap), cwd=ROOT, env=env, capture_output=True,
+                                      text=True, timeout=60).stdout
+
             time.sleep(1.0)
-            out = subprocess.run([os.path.join(BIN, "micropython"), "-X", "heapsize=1m", script], cwd=ROOT,
-                                 env=env, capture_output=True, text=True, timeout=60).stdout
+            out = run(1 << 20)
             line = [ln for ln in out.splitlines() if ln.startswith("IDLE")]
             if not line or line[0].split()[1] != "registered":
                 raise RuntimeError("idle client did not register: " + out[-2000:])
             alloc = int(line[0].split()[2])
             code = int(line[0].split()[4])
-            heap = mpy.min_heap([script], lambda p: "IDLE registered" in p.stdout, env=env, hi=1 << 20)
+            heap = mpy.bisect(lambda n: "IDLE registered" in run(n), 8 * 1024, 1 << 20)
     finally:
         srv.terminate()
         srv.wait(5)
-    # Loaded .mpy bytecode lives in the heap on the unix port; frozen into a board's firmware
-    # it stays in flash, so "state" (live heap minus imported code) is the board estimate.
+    # imported_code_bytes: what importing the client costs (module, class and function
+    # objects, qstr entries; the bytecode stays in the image)
     return {"micropython_live_heap_bytes": alloc, "micropython_min_heap_bytes": heap,
-            "imported_code_bytes": code, "state_bytes_frozen_estimate": alloc - code,
-            "lib": ".mpy (bytecode in RAM here; in flash when frozen)", "objects": "0 1 3 4"}
+            "imported_code_bytes": code, "state_bytes": alloc - code,
+            "lib": "ROMFS image of lib/ as .mpy, used in place (tools/updraft/romfs.py)", "objects": "0 1 3 4"}
 
 
 def _downloads():
