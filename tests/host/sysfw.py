@@ -10,6 +10,8 @@ import signal
 import sys
 import time
 
+import pytest
+
 from lineproc import LineProc
 from peers import free_port, require
 from updraft import board
@@ -55,6 +57,16 @@ class Server:
 
     def stop(self):
         self.p.stop()
+
+
+@pytest.fixture(scope="module")
+def server():
+    # one dev server per test module (import it into the module: `from sysfw import server`)
+    s = Server()
+    try:
+        yield s
+    finally:
+        s.stop()
 
 
 _n = [0]

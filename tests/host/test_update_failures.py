@@ -22,7 +22,7 @@ import time
 import pytest
 
 from peers import free_port, require
-from sysfw import RUNTIMES, Server, Sim, big_image, journal, read, slot_bytes, value, wait_value
+from sysfw import big_image, journal, read, RUNTIMES, server, Sim, slot_bytes, value, wait_value  # noqa: F401 (server: a fixture)
 from updraft import board
 
 # v2's app shadows lib/agent (the slot is first on sys.path): it resets before registering,
@@ -49,15 +49,6 @@ def images():
                "garbage": garbage}
     finally:
         shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = Server()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture

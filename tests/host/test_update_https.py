@@ -13,7 +13,7 @@ import tempfile
 import pytest
 
 from dlpeers import DtlsServer, Nginx, tcp_free_port
-from sysfw import RUNTIMES, Server, Sim, value, wait_value
+from sysfw import RUNTIMES, server, Sim, value, wait_value  # noqa: F401 (server: a fixture)
 from updraft import board, certs
 
 TLS_SERVER = """
@@ -54,15 +54,6 @@ def nginx(tmp_path_factory, images, pki):
         yield n
     finally:
         n.stop()
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = Server()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")

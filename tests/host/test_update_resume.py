@@ -21,7 +21,7 @@ import pytest
 from dlpeers import Nginx
 from peers import require
 from gate import TcpGate, UdpGate
-from sysfw import RUNTIMES, Server, Sim, big_image, journal, read, slot_bytes, value, wait_value
+from sysfw import big_image, journal, read, RUNTIMES, server, Sim, slot_bytes, value, wait_value  # noqa: F401 (server: a fixture)
 from updraft import board
 
 CUT_AT = 0.45  # fraction of the image the gate lets through before the link dies
@@ -37,15 +37,6 @@ def images():
         yield out
     finally:
         shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = Server()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")
