@@ -6,7 +6,7 @@
 # Block2 figures, and coaps (Block2 over DTLS, MicroPython only: CPython's ssl has no DTLS)
 # from coap-server-openssl next to plain coap from the same server and coap-client-openssl
 # (whole process). Medians of RUNS runs.
-# Plus the smallest MicroPython heap each pull completes in, with lib/ precompiled.
+# Plus the smallest MicroPython heap each pull completes in, lib/ in a ROMFS image (romfs.py).
 #   python -m updraft.bench_download  -> prints the dict run() returns
 # SPDX-License-Identifier: MIT
 import hashlib
@@ -93,12 +93,22 @@ def _curl(curl, uri, tmp, *args):
     return float(r.stdout.strip())
 
 
-def _min_heap(uri, digest, lib, *args):
-    # smallest MicroPython heap for the pull with lib/ precompiled (as on a board)
-    from updraft import mpy
+def _min_heap(uri, digest, image, *args):
+    # smallest MicroPython heap for the pull, lib/ and the driver run from a ROMFS image as
+    # on a board (romfs.py)
+    from updraft import mpy, romfs
 
-    env = dict(os.environ, UPDRAFT_LIB=lib)
-    return mpy.min_heap([FETCH, uri] + list(args), lambda p: (" %s " % digest) in p.stdout, env=env, timeout=30)
+    env = dict(os.environ, UPDRAFT_LIB="/rom/lib")
+
+    def passes(heap):
+        try:  # a run short of heap can hang (a MemoryError inside a loop callback): a failure
+            p = subprocess.run(romfs.argv(image, "fetch", [uri] + list(args), heap), cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            return False
+        return (" %s " % digest) in p.stdout
+
+    return mpy.bisect(passes, 8 * 1024, 4 << 20)
 
 
 def _median(fn, *a):
@@ -228,11 +238,12 @@ def coaps_pull(tmp, data, digest, lib):
 def run():
     data = random.Random(11).randbytes(MIB)
     digest = hashlib.sha256(data).hexdigest()
-    from updraft import mpy
+    from updraft import romfs
 
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o755)
-        lib = mpy.build(os.path.join(tmp, "lib"))
+        lib = os.path.join(tmp, "fetch.romfs")  # what _min_heap runs
+        romfs.build(lib, extra=(("fetch.py", FETCH),))
         res = http_pulls(tmp, data, digest, lib)
         res["coap_tcp_pull_1mib"] = coap_tcp_pull(tmp, data, digest, lib)
         res["coaps_pull_1mib"] = coaps_pull(tmp, data, digest, lib)
