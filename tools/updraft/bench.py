@@ -136,22 +136,14 @@ def coap_pull(runs=5):
 def pull_heap():
     # Smallest MicroPython heap for a whole 1 MiB pull (SHA-256 sink, no flash, no verify),
     # lib/ and the driver in a ROMFS image as a board runs them (romfs.py): the download path.
-    from updraft import mpy, romfs
+    from updraft import romfs
 
     with libcoap_file() as (port, _, tmp):
         image = os.path.join(tmp, "node.romfs")
         romfs.build(image, extra=(("node.py", NODE),))
-        env = dict(os.environ, UPDRAFT_LIB="/rom/lib")
-
-        def passes(heap):
-            try:  # a run short of heap can hang (a MemoryError inside a loop callback): a failure
-                p = subprocess.run(romfs.argv(image, "node", ("pull", "127.0.0.1", port, "fw", 6), heap),
-                                   cwd=ROOT, env=env, capture_output=True, text=True, timeout=15)
-            except subprocess.TimeoutExpired:
-                return False
-            return ("RESULT None %d" % MIB) in p.stdout
-
-        heap = mpy.bisect(passes, 8 * 1024, 4 << 20)
+        heap = romfs.min_heap(image, "node", ("pull", "127.0.0.1", port, "fw", 6),
+                              lambda p: ("RESULT None %d" % MIB) in p.stdout,
+                              env=dict(os.environ, UPDRAFT_LIB="/rom/lib"), timeout=15)
     return {"micropython_min_heap_bytes": heap, "lib": "ROMFS image of lib/ as .mpy (tools/updraft/romfs.py)",
             "block": 1024}
 
@@ -179,7 +171,7 @@ def idle_client_heap():
     # MicroPython unix port, lib/ from a ROMFS image as a board runs it (romfs.py), against
     # the bundled dev server: live heap after a collection, and the smallest -X heapsize it
     # registers in.
-    from updraft import mpy, romfs
+    from updraft import romfs
 
     coap_port, api_port = _free_port(), _free_port()
     srv = subprocess.Popen([sys.executable, "-m", "updraft.cli", "server", "--coap-port", str(coap_port),
@@ -198,18 +190,16 @@ def idle_client_heap():
             romfs.build(image, extra=(("idle.py", script),))
             env = dict(os.environ, UPDRAFT_STATE=state)
 
-            def run(heap):
-                return subprocess.run(romfs.argv(image, "idle", (), heap), cwd=ROOT, env=env, capture_output=True,
-                                      text=True, timeout=60).stdout
-
             time.sleep(1.0)
-            out = run(1 << 20)
+            out = subprocess.run(romfs.argv(image, "idle", (), 1 << 20), cwd=ROOT, env=env, capture_output=True,
+                                 text=True, timeout=60).stdout
             line = [ln for ln in out.splitlines() if ln.startswith("IDLE")]
             if not line or line[0].split()[1] != "registered":
                 raise RuntimeError("idle client did not register: " + out[-2000:])
             alloc = int(line[0].split()[2])
             code = int(line[0].split()[4])
-            heap = mpy.bisect(lambda n: "IDLE registered" in run(n), 8 * 1024, 1 << 20)
+            heap = romfs.min_heap(image, "idle", (), lambda p: "IDLE registered" in p.stdout, env=env, hi=1 << 20,
+                                  timeout=60)
     finally:
         srv.terminate()
         srv.wait(5)

@@ -96,19 +96,10 @@ def _curl(curl, uri, tmp, *args):
 def _min_heap(uri, digest, image, *args):
     # smallest MicroPython heap for the pull, lib/ and the driver run from a ROMFS image as
     # on a board (romfs.py)
-    from updraft import mpy, romfs
+    from updraft import romfs
 
-    env = dict(os.environ, UPDRAFT_LIB="/rom/lib")
-
-    def passes(heap):
-        try:  # a run short of heap can hang (a MemoryError inside a loop callback): a failure
-            p = subprocess.run(romfs.argv(image, "fetch", [uri] + list(args), heap), cwd=ROOT, env=env,
-                               capture_output=True, text=True, timeout=30)
-        except subprocess.TimeoutExpired:
-            return False
-        return (" %s " % digest) in p.stdout
-
-    return mpy.bisect(passes, 8 * 1024, 4 << 20)
+    return romfs.min_heap(image, "fetch", [uri] + list(args), lambda p: (" %s " % digest) in p.stdout,
+                          env=dict(os.environ, UPDRAFT_LIB="/rom/lib"))
 
 
 def _median(fn, *a):

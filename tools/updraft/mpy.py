@@ -1,5 +1,5 @@
 # Precompile lib/ with mpy-cross (as a board would run frozen or .mpy code, not compile .py
-# on its heap) and find the smallest MicroPython heap a script runs in.
+# on its heap), and bisect for the smallest heap a run needs (romfs.min_heap uses it).
 # SPDX-License-Identifier: MIT
 import os
 import subprocess
@@ -23,21 +23,6 @@ def build(out, src=None):
                 subprocess.run([os.path.join(BIN, "mpy-cross"), "-o", dst, os.path.join(dirpath, f)],
                                check=True, capture_output=True)
     return out
-
-
-def min_heap(argv, ok, lo=8 * 1024, hi=4 << 20, step=1024, env=None, timeout=30):
-    # Smallest -X heapsize (in `step` bytes) for which `micropython -X heapsize=N *argv`
-    # satisfies ok(completed_process); None when even `hi` fails.
-    def passes(n):
-        # a run that hangs (an allocation failing inside a callback) counts as a failure
-        try:
-            p = subprocess.run([MICROPYTHON, "-X", "heapsize=%d" % n] + list(argv), cwd=ROOT,
-                               capture_output=True, text=True, timeout=timeout, env=env)
-        except subprocess.TimeoutExpired:
-            return False
-        return ok(p)
-
-    return bisect(passes, lo, hi, step)
 
 
 def bisect(passes, lo, hi, step=1024):

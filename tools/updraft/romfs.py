@@ -62,6 +62,25 @@ def argv(image, module, args=(), heap=None):
             (["-X", "heapsize=%d" % heap] if heap else []) + [module] + [str(a) for a in args])
 
 
+def min_heap(image, module, args, ok, env=None, lo=8 * 1024, hi=4 << 20, timeout=30):
+    # Smallest -X heapsize (1 KiB steps) for which running `module` from `image` gives a
+    # completed process that ok(p) accepts; None when even `hi` fails. A run short of heap
+    # can hang (a MemoryError inside a loop callback): a timeout is a failure.
+    import subprocess
+
+    from updraft import mpy
+
+    def passes(heap):
+        try:
+            p = subprocess.run(argv(image, module, args, heap), cwd=ROOT, env=env, capture_output=True, text=True,
+                               timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return ok(p)
+
+    return mpy.bisect(passes, lo, hi)
+
+
 def run(image, mp_args):
     import ctypes
     import mmap
