@@ -9,6 +9,7 @@
 # Plus the smallest MicroPython heap each pull completes in, lib/ in a ROMFS image (romfs.py).
 #   python -m updraft.bench_download  -> prints the dict run() returns
 # SPDX-License-Identifier: MIT
+import contextlib
 import hashlib
 import os
 import random
@@ -113,30 +114,41 @@ def _vs_curl(res):
     return res
 
 
-def http_pulls(tmp, data, digest, lib):
-    # -> {"http_pull_1mib": ..., "https_pull_1mib": ...} from one nginx
+@contextlib.contextmanager
+def nginx(root):
+    # nginx from Debian serving `root` over http (Range, ETag) and https (the server certificate
+    # of a throwaway test PKI in root/pki); -> (http port, https port, pki)
     from updraft import certs
 
-    nginx = _need("nginx")
+    exe = _need("nginx")
+    port, tls = _port(), _port()
+    pki = certs.pki(os.path.join(root, "pki"))
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf = os.path.join(root, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(_CONF % {"user": user, "tmp": root, "port": port, "tls": tls, "crt": pki["server_crt"],
+                         "key": pki["server_key"]})
+    p = subprocess.Popen([exe, "-p", root, "-c", conf, "-e", os.path.join(root, "error.log")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(port)
+        _wait(tls)
+        yield port, tls, pki
+    finally:
+        p.terminate()
+        p.wait(5)
+
+
+def http_pulls(tmp, data, digest, lib):
+    # -> {"http_pull_1mib": ..., "https_pull_1mib": ...} from one nginx
     curl = _need("curl")
     mpy = os.path.join(BIN, "micropython")
-    port, tls = _port(), _port()
-    pki = certs.pki(os.path.join(tmp, "pki"))
     with open(os.path.join(tmp, "fw.bin"), "wb") as f:
         f.write(data)
     with open(os.path.join(tmp, "tiny.bin"), "wb") as f:
         f.write(data[:16])
     tiny = hashlib.sha256(data[:16]).hexdigest()
-    user = "user root;" if os.geteuid() == 0 else ""
-    conf = os.path.join(tmp, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(_CONF % {"user": user, "tmp": tmp, "port": port, "tls": tls, "crt": pki["server_crt"],
-                         "key": pki["server_key"]})
-    p = subprocess.Popen([nginx, "-p", tmp, "-c", conf, "-e", os.path.join(tmp, "error.log")],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait(port)
-        _wait(tls)
+    with nginx(tmp) as (port, tls, pki):
         uri = "http://127.0.0.1:%d/fw.bin" % port
         plain = {"updraft_cpython_s": _median(_ours, sys.executable, uri, digest),
                  "updraft_micropython_s": _median(_ours, mpy, uri, digest),
@@ -153,9 +165,6 @@ def http_pulls(tmp, data, digest, lib):
                   "connect_handshake_micropython_s": _median(_ours, mpy, small, tiny, ca),
                   "micropython_min_heap_bytes": _min_heap(uri, digest, lib, ca),
                   "tls": "TLS 1.2+ ECDHE, P-256 server certificate verified against the CA"}
-    finally:
-        p.terminate()
-        p.wait(5)
     _vs_curl(plain)
     plain["micropython_vs_anjay"] = round(plain["updraft_micropython_s"] / 0.012, 2)
     return {"http_pull_1mib": plain, "https_pull_1mib": _vs_curl(secure)}

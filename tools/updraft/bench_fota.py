@@ -228,26 +228,10 @@ def coap_server(image):
 @contextlib.contextmanager
 def nginx(root):
     # nginx from Debian serving `root` (Range, ETag); -> base URI
-    from updraft import certs
-    from updraft.bench import _free_port, _need
-    from updraft.bench_download import _CONF, _wait
+    from updraft import bench_download
 
-    exe = _need("nginx")
-    port, tls = (_free_port(__import__("socket").SOCK_STREAM) for _ in range(2))
-    pki = certs.pki(os.path.join(root, "pki"))  # the config's https server wants one; unused here
-    user = "user root;" if os.geteuid() == 0 else ""
-    conf = os.path.join(root, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(_CONF % {"user": user, "tmp": root, "port": port, "tls": tls, "crt": pki["server_crt"],
-                         "key": pki["server_key"]})
-    p = subprocess.Popen([exe, "-p", root, "-c", conf, "-e", os.path.join(root, "error.log")],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait(port)
+    with bench_download.nginx(root) as (port, _, _):
         yield "http://127.0.0.1:%d" % port
-    finally:
-        p.terminate()
-        p.wait(5)
 
 
 def _coap_client_get(client, uri, tmp, size):
