@@ -22,14 +22,7 @@ AVAILABLE = _tls is not None and hasattr(_tls, "PROTOCOL_DTLS_CLIENT")
 
 def context(cas):
     # As tls.context, for datagrams: verifies against `cas` (DER list), or nothing if None.
-    ctx = _tls.SSLContext(_tls.PROTOCOL_DTLS_CLIENT)
-    if cas is None:
-        ctx.verify_mode = _tls.CERT_NONE
-    else:
-        ctx.verify_mode = _tls.CERT_REQUIRED
-        for der in cas:
-            ctx.load_verify_locations(der)
-    return ctx
+    return tls.mbedtls_context(_tls.PROTOCOL_DTLS_CLIENT, cas)
 
 
 class DtlsSocket:

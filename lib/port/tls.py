@@ -97,18 +97,24 @@ def _der_len(data, i):
     return h + n
 
 
+def mbedtls_context(protocol, cas):
+    # MicroPython's context for `protocol` (TLS or DTLS client), verifying against `cas`
+    # (DER list), or nothing if None
+    ctx = _tls.SSLContext(protocol)
+    if cas is None:
+        ctx.verify_mode = _tls.CERT_NONE
+    else:
+        ctx.verify_mode = _tls.CERT_REQUIRED
+        for der in cas:
+            ctx.load_verify_locations(der)  # each call adds one to the chain
+    return ctx
+
+
 def context(cas):
     # A client context that verifies the server against `cas` (DER list) and checks its
     # name; cas None: no authentication at all (the caller decided to allow that).
     if _tls is not None:
-        ctx = _tls.SSLContext(_tls.PROTOCOL_TLS_CLIENT)
-        if cas is None:
-            ctx.verify_mode = _tls.CERT_NONE
-        else:
-            ctx.verify_mode = _tls.CERT_REQUIRED
-            for der in cas:
-                ctx.load_verify_locations(der)  # each call adds one to the chain
-        return ctx
+        return mbedtls_context(_tls.PROTOCOL_TLS_CLIENT, cas)
     ctx = _ssl.SSLContext(_ssl.PROTOCOL_TLS_CLIENT)  # TLS 1.2+, name check on
     if cas is None:
         ctx.check_hostname = False
