@@ -269,15 +269,19 @@ class Engine:
             self.loop.later(0, self._report)
 
     def _report(self):
+        cb = self.on_done
         self._release()
-        self.on_done(self)
+        if cb is not None:  # None: cancelled after it finished, before this turn
+            cb(self)
 
     def _release(self):
         # drop what only a transfer needs (buffers), now that none can run any more
         pass
 
     def cancel(self):
-        # Stop now; on_done is not called. error becomes Result 10 (cancelled).
+        # Stop now; on_done is not called (not even one already due on the next turn). error
+        # becomes Result 10 (cancelled).
+        self.on_done = None
         if self.done:
             return
         if self._timer is not None:

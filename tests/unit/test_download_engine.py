@@ -1,0 +1,70 @@
+# fota.download.Engine's contract with its caller, on both runtimes: on_done once, on a later
+# loop turn (after the engine let go of its buffers); never after cancel(), even when the
+# engine had already finished; a MemoryError while opening a transfer is Result 3, not a
+# Downloading that never ends.
+from coap.loop import Loop
+from fota import download
+from fota.const import RESULT_OUT_OF_RAM
+
+PARTS = ("coap", "127.0.0.1", 5683, ("fw",), ())
+
+
+class Instant(download.Engine):
+    # a transfer that is complete as soon as it begins
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.reported_inside = None
+        self.released = False
+
+    def _begin(self):
+        self._head(3, None)
+        self._data(b"abc")
+        self._finish()
+        self.reported_inside = len(self.seen)
+
+    def _release(self):
+        self.released = True
+
+
+class NoRoom(download.Engine):
+    def _begin(self):
+        raise MemoryError("socket buffer")
+
+
+def _start(cls, loop, seen):
+    e = cls(loop, "coap://127.0.0.1/fw", PARTS, lambda off, d: None, on_done=seen.append)
+    e.seen = seen
+    e.start()
+    return e
+
+
+def test_on_done_comes_once_on_a_later_turn_after_release():
+    loop, seen = Loop(), []
+    e = _start(Instant, loop, seen)
+    assert loop.run_until(lambda: seen, 2000)
+    loop.run_until(lambda: False, 50)
+    assert seen == [e] and e.error is None and e.offset == 3
+    assert e.reported_inside == 0, "on_done ran inside _finish"
+    assert e.released
+
+
+class CancelledAfterFinish(Instant):
+    # the caller cancels in the same turn the engine finished (another callback of that
+    # turn, say an empty Package URI), before the report is due
+    def _begin(self):
+        Instant._begin(self)
+        self.cancel()
+
+
+def test_no_on_done_after_cancel_even_if_already_finished():
+    loop, seen = Loop(), []
+    e = _start(CancelledAfterFinish, loop, seen)
+    loop.run_until(lambda: False, 100)
+    assert e.done and seen == []
+
+
+def test_memory_error_opening_a_transfer_is_result_3():
+    loop, seen = Loop(), []
+    e = _start(NoRoom, loop, seen)
+    assert loop.run_until(lambda: seen, 2000)
+    assert e.error is not None and e.error.result == RESULT_OUT_OF_RAM and e.done
