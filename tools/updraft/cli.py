@@ -51,6 +51,12 @@ def _deploy(args):
     return deploy.main(args.rest)
 
 
+def _flash(args):
+    from updraft import flash
+
+    return flash.main(args.rest)
+
+
 def _demo(args):
     from updraft import demo
 
@@ -66,6 +72,7 @@ VERBS = {
     "sim": (_sim, "a simulated board: boot.py then main.py under CPython or MicroPython, restart on reset"),
     "update": (_update, "update a device through the dev server: pull (CoAP/HTTP) or push, execute, check"),
     "deploy": (_deploy, "put updraft on a board over USB (mpremote): lib/ as .mpy in ROMFS, boot.py, main.py, keys, config"),
+    "flash": (_flash, "put a factory layout on an ESP32 over USB (esptool): partition table, firmware, erased otadata/boot records, app"),
     "demo": (_demo, "dev server + simulated board: register, read /3/0, observe, update v1 -> v2 by CoAP pull"),
 }
 
