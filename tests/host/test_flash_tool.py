@@ -86,7 +86,7 @@ def test_dry_run_prints_the_commands_in_order(capsys, files):
     base = [sys.executable, "-m", "esptool", "--chip", "esp32", "--port", "/dev/ttyUSB7", "--baud", "921600"]
     o = offsets()
     want = [base + ["--after", "no-reset", "erase-region", hex(o[n][0]), hex(o[n][1])]
-            for n in ("otadata", "bootctl", "journal", "rtctl")]
+            for n in ("otadata", "bootctl", "journal", "rtctl", "app_b")]
     want.append(base + ["write-flash", "0x1000", boot, "0x8000", table, hex(o["ota_0"][0]), fw,
                         hex(o["app_a"][0]), app])
     assert lines == want
@@ -98,7 +98,7 @@ def test_dry_run_commands_parse_in_esptool(capsys, files):
     tmp, fw, app, boot = files
     rc, out, _ = run(capsys, "--firmware", fw, "--app", app, "--bootloader", boot, "--port",
                      "/dev/updraft-no-such-port", "--dry-run", "--out-table", str(tmp / "pt.bin"))
-    assert rc == 0 and len(out.splitlines()) == 5
+    assert rc == 0 and len(out.splitlines()) == 6  # five erases, one write
     for ln in out.splitlines():
         p = subprocess.run(shlex.split(ln), capture_output=True, text=True, timeout=60)
         msg = p.stdout + p.stderr

@@ -1,8 +1,9 @@
 # `updraft flash`: put a factory layout on an ESP32 over USB with esptool: the partition
 # table generated from partitions.csv at 0x8000, the MicroPython firmware (app image) in
 # ota_0, optionally the second-stage bootloader and the signed application image (app_a),
-# with otadata erased (= boot ota_0) and the boot-control/journal/rtctl records erased
-# (fota.boot's record logs start empty: erased is valid).
+# with otadata erased (= boot ota_0), the boot-control/journal/rtctl records erased
+# (fota.boot's record logs start empty: erased is valid) and app_b erased (an image left
+# there from an earlier life would be a boot fallback nobody chose).
 # SPDX-License-Identifier: MIT
 import argparse
 import csv
@@ -24,7 +25,7 @@ MAGIC = b"\xaa\x50"
 MD5_MAGIC = b"\xeb\xeb" + b"\xff" * 14
 MCUBOOT_MAGIC = 0x96F3B83D  # fota.image / MCUboot IMAGE_MAGIC, little-endian
 ESP_IMAGE_MAGIC = 0xE9  # first byte of an ESP app (and bootloader) image
-ERASE = ("otadata", "bootctl", "journal", "rtctl")  # erased = valid initial state
+ERASE = ("otadata", "bootctl", "journal", "rtctl", "app_b")  # erased = valid initial state
 FIRMWARE_SLOT, APP_SLOT = "ota_0", "app_a"
 
 # ESP-IDF names (components/partition_table/gen_esp32part.py); numbers pass as they are
@@ -146,7 +147,7 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser(prog="updraft flash", description=(
         "Put a factory layout on an ESP32 over USB with esptool: the partition table from "
-        "partitions.csv, the MicroPython firmware in ota_0, otadata and the boot records "
+        "partitions.csv, the MicroPython firmware in ota_0, otadata, the boot records and app_b "
         "erased, optionally the bootloader and the signed application image in app_a."))
     ap.add_argument("--firmware", required=True, help="MicroPython app image (micropython.bin)")
     ap.add_argument("--bootloader", help="second-stage bootloader image (bootloader.bin)")
