@@ -196,11 +196,6 @@ class Flash:
             if f.write(_FF) != _PAGE:
                 raise FlashError("short write to %s" % self.path)
 
-    def _sync(self):
-        # the operation (and its sector's erase count, if it erased) is on the store: with
-        # RAM or the unbuffered file, every _put already is
-        pass
-
     # -- raw chip operations (absolute addresses) --
 
     def _alive(self):
@@ -254,7 +249,6 @@ class Flash:
                 self._die()
             self._tear_program(addr, buf)
         self._put(addr, buf)
-        self._sync()
 
     def erase(self, sector):
         self._alive()
@@ -272,7 +266,6 @@ class Flash:
         self._lo = addr
         self._hi = addr + SECTOR
         self._set_erase_count(sector, self._erase_count(sector) + 1)
-        self._sync()
 
     def _die(self):
         self.dead = True
@@ -297,7 +290,6 @@ class Flash:
                 clear = old & ~buf[page + i] & 0xFF
                 pg[i] = old & ~(clear & rng.next()) & 0xFF
             self._put(addr + page, mv)
-        self._sync()
         self._die()
 
     def _tear_erase(self, addr, sector):
@@ -315,7 +307,6 @@ class Flash:
                     pg[i] |= rng.next() & 0xFF
                 self._put(a, pg)
         self._set_erase_count(sector, self._erase_count(sector) + 1)
-        self._sync()
         self._die()
 
 
