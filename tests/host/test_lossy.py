@@ -62,7 +62,7 @@ def test_our_push_completes_under_20_percent_loss():
     sys.path.insert(0, "lib")
     from coap.loop import Loop
     from coap.endpoint import Endpoint, Params
-    from coap.block import BlockPush
+    from coap.transfer import BlockPush
     from port.net import udp_socket, resolve
 
     port = free_port()

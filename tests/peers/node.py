@@ -17,7 +17,8 @@ from port.net import udp_socket, resolve
 from coap.loop import Loop
 from coap.endpoint import Endpoint, Params
 from coap.message import Message
-from coap.block import BlockPull, Block1Receiver
+from coap.block import Block1Receiver
+from coap.transfer import BlockPull
 from coap.observe import Observers
 from coap import const as C
 

@@ -3,7 +3,8 @@
 import hashlib
 
 from coap.message import Message, decode
-from coap.block import BlockPull, BlockPush, Block1Receiver, block_value, split
+from coap.block import Block1Receiver, block_value, split
+from coap.transfer import BlockPull, BlockPush
 from coap import const as C
 from coap.loop import Loop
 from coaptest import Raw, endpoint, run

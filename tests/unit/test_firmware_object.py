@@ -3,7 +3,7 @@
 import sys
 
 from coap import const as C
-from coap.block import BlockPush
+from coap.transfer import BlockPush
 from coap.message import Message, decode
 from fota import image
 from fota.boot import Boot
