@@ -6,11 +6,10 @@
 # SPDX-License-Identifier: MIT
 from port import const, ticks_ms, ticks_add, ticks_diff, random_int, random_bytes, jitter
 from port import log
-from port.net import recvfrom, peer_str
+from port.net import drop, recvfrom, peer_str
 from coap.const import CON, NON, ACK, RST, EMPTY, BAD_OPTION, INTERNAL_SERVER_ERROR
 from coap.const import is_request, is_response
 from coap.message import Message, CoapError, decode
-from coap import block
 
 _MTU = const(1280)  # receive size: 1152 is the RFC's safe size, leave room for options
 _DRAIN = const(16)  # datagrams handled per wake-up before timers get their turn
@@ -47,7 +46,7 @@ class Exchange:
         self.con = True
         self.expect_response = True
         self.cb = None  # cb(exchange, response Message or None); error set when None
-        self.error = None  # None, "timeout" or "reset"
+        self.error = None  # None, "timeout", "reset" or "nomem" (no heap to receive the answer)
         self.acked = False
         self.retries = 0
         self.timeout = 0
@@ -73,7 +72,7 @@ class Endpoint:
         self._dedup = [[None, -1, None, 0] for _ in range(p)]  # peer, mid, reply, time
         self._dedup_next = 0
         self._connected = None
-        self.stats = {"rx": 0, "tx": 0, "retransmits": 0, "dups": 0, "malformed": 0}
+        self.stats = {"rx": 0, "tx": 0, "retransmits": 0, "dups": 0, "malformed": 0, "nomem": 0}
         loop.add_reader(sock, self._on_readable)
         loop.add_ticker(self)
 
@@ -229,6 +228,8 @@ class Endpoint:
                 r = recvfrom(self.sock, _MTU)
             except OSError as e:
                 return self._unreachable(e)
+            except MemoryError:
+                return self._no_room()
             if r is None:
                 return
             self.stats["rx"] += 1
@@ -240,12 +241,26 @@ class Endpoint:
         # it ends now as "reset" instead of retransmitting for ~90 s (a pull of a file server
         # that is offline fails fast, then retries). Unconnected sockets get no such errors.
         log.info("coap: receive failed", e)
+        self._end_connected("reset")
+
+    def _no_room(self):
+        # No heap for the next datagram (nearly full and fragmented; MicroPython already
+        # collected before raising): read it away as a lossy link would lose it, rather than
+        # fail on it again at every wake-up. A server peer retransmits its CON; on a
+        # download's own connected socket the datagram was the answer, and asking again
+        # would find the heap just as full: its exchanges end now with "nomem".
+        self.stats["nomem"] += 1
+        drop(self.sock)
+        log.warning_once("nomem", "coap: no memory to receive a datagram: dropped")
+        self._end_connected("nomem")
+
+    def _end_connected(self, error):
         peer = self._connected
         if peer is None:
             return
         for ex in list(self._inflight):
             if ex.peer == peer:
-                self._finish(ex, None, "reset")
+                self._finish(ex, None, error)
 
     def datagram(self, data, peer):
         # Handle one received datagram. Never raises.
@@ -348,6 +363,8 @@ class Endpoint:
             if req.type == CON:
                 self._ack_and_remember(req.mid, peer)
             return
+        from coap import block  # server side only: a client that only pulls never loads it
+
         resp = block.serve_block2(req, resp, self.params.max_szx)
         resp.token = req.token
         if req.type == CON:

@@ -72,6 +72,15 @@ def would_block(e):
     return e.args and e.args[0] in _WOULD_BLOCK
 
 
+def drop(sock):
+    # Discard the next waiting datagram without taking heap for it (when there is none to
+    # take it into: MicroPython's recv(0) reads and discards; CPython's returns at once).
+    try:
+        sock.recv(0 if MICROPYTHON else 1)
+    except (OSError, AttributeError, MemoryError):
+        pass  # nothing waiting, or a socket (DTLS) that reads whole records anyway
+
+
 def recvfrom(sock, size):
     # One datagram or None when nothing is waiting.
     try:

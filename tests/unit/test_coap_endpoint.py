@@ -231,3 +231,49 @@ def test_non_utf8_path_is_400():
     r = decode(raw.wait()[0])
     assert r.code == C.BAD_REQUEST and calls == []
     raw.close(); ep.close()
+
+
+class Starved:
+    # A real UDP socket whose first `fail` receives find no heap, as a nearly full and
+    # fragmented MicroPython heap does (the allocation fails before or after the read)
+    def __init__(self, sock, fail):
+        self.sock = sock
+        self.pollable = sock
+        self.fail = fail
+        self.calls = 0
+
+    def recvfrom(self, n):
+        self.calls += 1
+        if self.fail:
+            self.fail -= 1
+            raise MemoryError("memory allocation failed, allocating 1043 bytes")
+        return self.sock.recvfrom(n)
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+def test_datagram_without_room_is_dropped_and_the_retransmission_gets_through():
+    # not a busy loop failing on the same datagram at every wake-up: it is read away, the
+    # request goes out again, and the answer to that gets in
+    from coap.endpoint import Endpoint
+    from port.net import resolve
+
+    loop = Loop()
+    raw = Raw(loop)
+    sock, _ = bind_free()
+    starved = Starved(sock, 1)
+    cli = Endpoint(loop, starved, None, fast_params(ack_timeout=100, max_retransmit=4))
+    got = []
+    cli.request(resolve("127.0.0.1", raw.port), Message(code=C.GET).add(C.URI_PATH, "x"),
+                lambda ex, m: got.append(m and bytes(m.payload)))
+    raw.wait(1)
+    r = decode(raw.got[0])
+    raw.reply(Message(C.ACK, C.CONTENT, r.mid, r.token, b"first").encode())
+    raw.wait(2, 2000)  # the answer was lost to memory: the client asks again
+    assert raw.got[1] == raw.got[0]
+    raw.reply(Message(C.ACK, C.CONTENT, r.mid, r.token, b"again").encode())
+    run(loop, lambda: got)
+    assert got == [b"again"] and cli.stats["nomem"] == 1
+    assert starved.calls < 10, "spun on the datagram it had no room for"
+    raw.close(); cli.close()

@@ -68,3 +68,28 @@ def test_memory_error_opening_a_transfer_is_result_3():
     e = _start(NoRoom, loop, seen)
     assert loop.run_until(lambda: seen, 2000)
     assert e.error is not None and e.error.result == RESULT_OUT_OF_RAM and e.done
+
+
+def test_coap_blocks_that_find_no_heap_are_result_3_not_a_lost_link():
+    # every response of a CoAP pull is dropped for lack of memory (the endpoint reads it
+    # away, see test_coap_endpoint): the pull ends with 3 at the first one, not with 4 after
+    # retransmissions and retries that would starve the same way (minutes at 2 s ACK_TIMEOUT)
+    from coap.endpoint import Endpoint
+    from coap.message import Message
+    from coaptest import bind_free, fast_params
+    from fota.download import coap as engine_mod
+    from test_coap_endpoint import Starved
+
+    loop, seen = Loop(), []
+    sock, port = bind_free()
+    srv = Endpoint(loop, sock, lambda req, peer: Message(code=0x45, payload=bytes(3000)), fast_params())
+    real = engine_mod.udp_socket
+    engine_mod.udp_socket = lambda host, port: Starved(real(host, port), 1 << 30)
+    try:
+        e = download.start(loop, "coap://127.0.0.1:%d/fw" % port, lambda off, d: None, on_done=seen.append,
+                           ack_ms=2000)
+        assert loop.run_until(lambda: seen, 1500), "waited for retransmissions"
+    finally:
+        engine_mod.udp_socket = real
+    assert e.error is not None and e.error.result == RESULT_OUT_OF_RAM, e.error
+    srv.close()

@@ -1,6 +1,6 @@
 # fota.download.coap: coap:// and coaps:// pull (RFC 7252 + RFC 7959 Block2) on its own
 # connected UDP socket and Endpoint, driven by the shared loop; coaps puts the socket behind
-# DTLS (port.dtls) with the server authenticated like https (tls_context). coap.block's
+# DTLS (port.dtls) with the server authenticated like https (tls_context). coap.transfer's
 # BlockPull does the block walk and the ETag check; this engine adds resume from any byte
 # offset, retries with back-off and the Update Result mapping of spec 5.2 (a failed DTLS
 # handshake: 4 at once, with a log line).
@@ -8,7 +8,7 @@
 from port import log
 from port.net import udp_socket, resolve
 from coap.endpoint import Endpoint, Params
-from coap.block import BlockPull
+from coap.transfer import BlockPull
 from coap.const import NOT_FOUND
 from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST, RESULT_OUT_OF_RAM
 from fota.download import Engine as _Engine, tls_context
@@ -116,6 +116,10 @@ class Engine(_Engine):
             if isinstance(e, _Stop):
                 return
             return self._sink_failed(e)
+        if err == "nomem":
+            # the answer came but found no heap (coap.endpoint read it away): Result 3, not a
+            # lost link that a retry would fail the same way on
+            return self._fail(RESULT_OUT_OF_RAM, "no memory to receive a block")
         if err == "timeout" or err == "reset":
             return self._lost("coap " + err)
         self._fail(RESULT_CONNECTION_LOST, "coap " + str(err))
