@@ -86,7 +86,10 @@ def _resume(sim, gate, timeout=90):
     t = time.monotonic()
     gate.open()
     seq = sim.power_on()
-    st = wait_value(sim.api, sim.ep, "/5/0/3", lambda v: v in (0, 2), timeout, since=seq)
+    try:
+        st = wait_value(sim.api, sim.ep, "/5/0/3", lambda v: v in (0, 2), timeout, since=seq)
+    except AssertionError as e:
+        raise AssertionError("%s\n%s" % (e, sim.log(80)))
     return st, time.monotonic() - t
 
 
