@@ -72,7 +72,8 @@ class Endpoint:
         self._dedup = [[None, -1, None, 0] for _ in range(p)]  # peer, mid, reply, time
         self._dedup_next = 0
         self._connected = None
-        self.stats = {"rx": 0, "tx": 0, "retransmits": 0, "dups": 0, "malformed": 0, "nomem": 0}
+        self.stats = {"rx": 0, "tx": 0, "retransmits": 0, "dups": 0, "malformed": 0, "nomem": 0,
+                      "renewed": 0}
         loop.add_reader(sock, self._on_readable)
         loop.add_ticker(self)
 
@@ -319,9 +320,25 @@ class Endpoint:
                         self._finish(ex, m)
                 elif m.token_is(ex.token):
                     self._finish(ex, m)
+                elif ex.retries < self.params.max_retransmit:
+                    self._renew(ex)
                 return
         if m.type == RST and self.on_reset is not None:
             self.on_reset(peer, m.mid)
+
+    def _renew(self, ex):
+        # A piggybacked answer to this MID with another token: the peer's duplicate cache
+        # replays what it sent an earlier life of this device at the same address (a reboot
+        # restarts the MIDs at a random point, RFC 7252 4.4). Retransmitting would get the
+        # same replay until the exchange times out; ask again now under a new MID. Counted
+        # as a retransmission, so a peer that keeps doing it cannot hold the exchange.
+        log.info("coap: answer to mid", ex.mid, "for another token: asking again")
+        ex.retries += 1
+        ex.mid = mid = self.next_mid()
+        ex.buf[2] = mid >> 8
+        ex.buf[3] = mid & 0xFF
+        self.stats["renewed"] += 1
+        self._send(ex.view[: ex.n], ex.peer)
 
     def _match_token(self, m, peer):
         for ex in self._inflight:

@@ -1,12 +1,13 @@
 # Our CoAP stack against aiocoap, on CPython and MicroPython: Block2 pull from an aiocoap
 # server, Block1 PUT from aiocoap's client into ours, and aiocoap observing our resource.
 import asyncio
+import subprocess
 import sys
 
 import aiocoap
 import pytest
 
-from peers import Proc, blob, sha, node, node_pull, free_port, RUNTIMES
+from peers import Proc, ROOT, blob, sha, node, node_pull, free_port, RUNTIMES
 
 MIB = 1 << 20
 
@@ -92,3 +93,19 @@ def test_aiocoap_observes_our_resource_and_cancels(runtime):
         assert during == 1 and after == 0
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("runtime", sorted(RUNTIMES))
+def test_mid_reused_after_a_reboot_at_the_same_address_is_asked_again(aio_server, runtime):
+    # aiocoap remembers (address, MID) for EXCHANGE_LIFETIME and replays its answer to a
+    # duplicate. A device that rebooted behind the same address and drew the MID it used
+    # before gets that replay (the old token): it must ask again under a new MID at once,
+    # not retransmit into the same replay until the exchange times out (ACK_TIMEOUT 10 s here)
+    local = free_port()
+    p = subprocess.run(RUNTIMES[runtime] + ["tests/peers/node.py", "relife", "127.0.0.1", str(aio_server), "fw",
+                                            str(local)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    line = [l for l in p.stdout.splitlines() if l.startswith("RELIFE")]
+    assert line, p.stdout + p.stderr
+    _, same, renewed, ms = line[0].split()
+    assert same == "1" and renewed == "1", line
+    assert int(ms) < 10000, "waited for a retransmission: %s ms" % ms

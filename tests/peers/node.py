@@ -2,6 +2,9 @@
 #   node.py pull HOST PORT PATH SZX [ACK_TIMEOUT_MS [BLOCK_RETRIES]]
 #                                                     -> "RESULT <error> <bytes> <sha256> <us>"
 #   node.py serve PORT SECONDS                          -> serves until POST /stop or time out
+#   node.py relife HOST PORT PATH LOCAL_PORT            -> "RELIFE <payload ok> <renewed> <ms>"
+#     two lives of a device at one address (LOCAL_PORT): each GETs PATH with its own token,
+#     the second under the MID the first used (a reboot whose random MID start landed there)
 # serve resources: /upload (Block1 into a SHA-256 sink; prints "UPLOAD <bytes> <sha256>"),
 # /obs (observable counter, notifies every 50 ms), /obs-count, /big (64 KiB, Block2), /stop.
 import os
@@ -110,12 +113,36 @@ def serve(port, seconds):
     out("STOPPED")
 
 
+def relife(host, port, path, local):
+    peer = resolve(host, port)
+    answers = []
+    mid = None
+    renewed = ms = 0
+    for life in (0, 1):
+        loop = Loop()
+        ep = Endpoint(loop, udp_socket("0.0.0.0", local), None, Params(ack_timeout=10000))
+        if mid is not None:
+            ep._mid = (mid - 1) & 0xFFFF  # the next request goes out under the first life's MID
+        got = []
+        t0 = ticks_ms()
+        ex = ep.request(peer, Message(code=C.GET).add(C.URI_PATH, path), lambda ex, m: got.append(m))
+        mid = ex.mid
+        loop.run_until(lambda: got, 30000)
+        ms = ticks_diff(ticks_ms(), t0)
+        answers.append(got[0] is not None and got[0].token_is(ex.token) and bytes(got[0].payload))
+        renewed = ep.stats["renewed"]
+        ep.close()
+    out("RELIFE", int(bool(answers[1]) and answers[0] == answers[1]), renewed, ms)
+
+
 def main(argv):
     if argv[1] == "pull":
         extra = [int(a) for a in argv[6:8]]
         pull(argv[2], int(argv[3]), argv[4], int(argv[5]), *extra)
     elif argv[1] == "serve":
         serve(int(argv[2]), int(argv[3]))
+    elif argv[1] == "relife":
+        relife(argv[2], int(argv[3]), argv[4], int(argv[5]))
 
 
 main(sys.argv)

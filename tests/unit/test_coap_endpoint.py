@@ -277,3 +277,47 @@ def test_datagram_without_room_is_dropped_and_the_retransmission_gets_through():
     assert got == [b"again"] and cli.stats["nomem"] == 1
     assert starved.calls < 10, "spun on the datagram it had no room for"
     raw.close(); cli.close()
+
+
+def test_answer_for_another_token_is_asked_again_under_a_new_mid():
+    # A server's duplicate cache replays, for this MID, the answer it gave an earlier life
+    # of this device at the same address (reboot behind one address, random MID restart):
+    # not retransmitted into the same replay until the exchange times out, but sent again
+    # at once under a new MID; the real answer to that completes it
+    loop = Loop()
+    raw = Raw(loop)
+    cli, _ = endpoint(loop, params=fast_params(ack_timeout=10000))
+    from port.net import resolve
+    got = []
+    cli.request(resolve("127.0.0.1", raw.port), Message(code=C.GET).add(C.URI_PATH, "fw"),
+                lambda ex, m: got.append(m and bytes(m.payload)))
+    raw.wait(1)
+    r = decode(raw.got[0])
+    raw.reply(Message(C.ACK, C.CONTENT, r.mid, b"\x01\x02\x03\x04", b"stale").encode())
+    raw.wait(2, 1000)  # long before the first retransmission (10 s) is due
+    assert len(raw.got) == 2, "waited for the retransmission timer"
+    again = decode(raw.got[1])
+    assert again.mid != r.mid and again.token == r.token and again.path() == ("fw",)
+    raw.reply(Message(C.ACK, C.CONTENT, again.mid, again.token, b"fresh").encode())
+    run(loop, lambda: got)
+    assert got == [b"fresh"] and cli.stats["renewed"] == 1
+    raw.close(); cli.close()
+
+
+def test_a_peer_that_keeps_answering_other_tokens_cannot_hold_the_exchange():
+    loop = Loop()
+    raw = Raw(loop)
+    cli, _ = endpoint(loop, params=fast_params(ack_timeout=10000, max_retransmit=3))
+    from port.net import resolve
+    got = []
+    cli.request(resolve("127.0.0.1", raw.port), Message(code=C.GET), lambda ex, m: got.append(ex.error))
+    for i in range(6):
+        raw.wait(i + 1, 1000)
+        if len(raw.got) <= i:
+            break
+        r = decode(raw.got[i])
+        raw.reply(Message(C.ACK, C.CONTENT, r.mid, b"\xee" * 4, b"x").encode())
+    loop.run_until(lambda: False, 200)
+    assert len(raw.got) == 4, "1 + MAX_RETRANSMIT sends at most"
+    assert cli.stats["renewed"] == 3 and got == []  # the timeout, not the peer, ends it
+    raw.close(); cli.close()
