@@ -58,13 +58,15 @@ class Endpoint:
     def __init__(self, loop, sock, handler=None, params=None):
         self.loop = loop
         self.sock = sock
-        self.handler = handler
+        self.handler = None
         self.params = params or Params()
         self.on_reset = None  # on_reset(peer, mid) for RSTs that match no exchange
         self.known_options = KNOWN_OPTIONS
         self._rx = Message()  # decode target, reused for every datagram
-        self._tx = None  # response buffer, made on the first request served: a client-only
-        # endpoint (a download) never needs it
+        self._tx = None  # response buffer: a client-only endpoint (a download) has none
+        self._slice = None  # coap.block.serve_block2, loaded by serve()
+        if handler is not None:
+            self.serve(handler)
         self._mid = random_int(16)
         self._inflight = []
         self._queue = []
@@ -359,6 +361,18 @@ class Endpoint:
         self._dedup_store(peer, mid, self._send_empty(ACK, mid, peer))
 
     # -- server side ----------------------------------------------------------------------
+    def serve(self, handler):
+        # Answer requests with handler(request, peer) -> response Message, or None to answer
+        # later with respond(). What serving needs is taken now, while the heap is young: the
+        # response buffer and the Block2 slicer, not at the first request in a heap that a
+        # transfer has filled and fragmented.
+        from coap import block  # server side only: a client that only pulls never loads it
+
+        self._slice = block.serve_block2
+        if self._tx is None:
+            self._tx = bytearray(_MTU)
+        self.handler = handler
+
     def _serve(self, req, peer):
         resp = None
         crit = req.critical_unknown(self.known_options)
@@ -380,9 +394,8 @@ class Endpoint:
             if req.type == CON:
                 self._ack_and_remember(req.mid, peer)
             return
-        from coap import block  # server side only: a client that only pulls never loads it
-
-        resp = block.serve_block2(req, resp, self.params.max_szx)
+        if self._slice is not None:
+            resp = self._slice(req, resp, self.params.max_szx)
         resp.token = req.token
         if req.type == CON:
             resp.type = ACK
@@ -391,7 +404,7 @@ class Endpoint:
             resp.type = NON
             resp.mid = self.next_mid()
         if self._tx is None:
-            self._tx = bytearray(_MTU)
+            self._tx = bytearray(_MTU)  # a client-only endpoint refusing a request (5.01, 4.02)
         try:
             n = resp.encode_into(self._tx)
         except CoapError as e:

@@ -27,7 +27,7 @@ class Client:
         self.ops = Ops(self.registry, self.observers, self.notifier)
         self.notifier.render = self.ops.render
         self.ops.schedule = self.schedule
-        self.ep.handler = self.ops
+        self.ep.serve(self.ops)
         self.loop.add_ticker(self.notifier)
         scheme, host, sport, _, _ = split(server_uri)
         if scheme != "coap":

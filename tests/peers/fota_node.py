@@ -125,7 +125,7 @@ def main(argv):
         ops = Ops(reg, observers, notifier)
         notifier.render = ops.render
         ops.schedule = lambda fn, ms=100: loop.later(ms, fn)
-        ep.handler = ops
+        ep.serve(ops)
         loop.add_ticker(notifier)
         reg.add(Firmware(fu, [0, 2, 4], slot))
         mem("ready")

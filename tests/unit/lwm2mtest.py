@@ -54,7 +54,7 @@ class Rig:
         self.notifier = Notifier(self.registry, self.observers, None)
         self.ops = Ops(self.registry, self.observers, self.notifier)
         self.notifier.render = self.ops.render
-        self.dev.handler = self.ops
+        self.dev.serve(self.ops)
         self.loop.add_ticker(self.notifier)
         self.srv, _ = endpoint(self.loop)
         self.notes = []
