@@ -152,7 +152,8 @@ def _encode(f, buf):
     for b in strs:
         buf[at : at + len(b)] = b
         at += len(b)
-    buf[at : _SIZE - 4] = bytes(_SIZE - 4 - at)  # a fixed tail: no stale bytes in the CRC
+    for i in range(at, _SIZE - 4):  # a fixed tail: no stale bytes in the CRC. In place: the
+        buf[i] = 0  # record that says "failed, out of RAM" is written when the heap is full
 
 
 def _decode(rec):

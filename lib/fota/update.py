@@ -17,6 +17,7 @@ from fota.const import (
     FotaError,
 )
 from port import const
+from port import log
 
 _IDLE = const(0)
 _DLING = const(1)
@@ -147,7 +148,16 @@ class FirmwareUpdate:
         if state != old_state:
             self.changed_at = self.clock()  # spec 2.5: written before the State changes
         # durable before observable: the server never sees a State the device would forget
-        self.journal.save(state=state, result=result, time=self.changed_at, **fields)
+        try:
+            self.journal.save(state=state, result=result, time=self.changed_at, **fields)
+        except Exception as e:
+            if state != _IDLE:
+                raise
+            # Going Idle (a failed transfer, a cancel, a reset) is reported even when the
+            # journal cannot take it (no heap, a flash fault): a Downloading with no transfer
+            # behind it would never end. Until a record is written, a reset resumes the
+            # download from the last one, which is where a device that lost power would be.
+            log.error("fw: journal not written (%r); State %d Result %d reported anyway" % (e, state, result))
         seen = []
         for k in fields:
             if k in ("uri", "name", "version", "size", "etag"):

@@ -67,6 +67,19 @@ def test_coap_pull_in_96k(rig, coap_uri):
     _fits(rig.pull(coap_uri, HEAP))
 
 
+@pytest.mark.parametrize("kib", [80, 88, 96])
+def test_coap_pull_short_of_heap_ends_with_result_3(rig, coap_uri, kib):
+    # where the update fits but the CoAP transfer does not (today: below ~106 KiB), the
+    # device says so: State 0 / Result 3 (Not enough RAM) and nothing erased, the running
+    # image untouched; never a Downloading that hangs or an exception out of the loop
+    res = rig.pull(coap_uri, kib * 1024, timeout=60)
+    if res.get("state") == 2:
+        return _fits(res)  # it fits now: the xfail above turns red as well
+    assert (res.get("state"), res.get("result")) == (0, 3), res["out"]
+    assert "Traceback" not in res["out"] and "timeout" not in res["out"], res["out"]
+    assert rig.factory_intact()
+
+
 def test_http_pull_in_96k(rig, http_uri):
     _fits(rig.pull(http_uri, HEAP))
 

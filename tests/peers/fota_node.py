@@ -11,7 +11,8 @@
 # lwm2m.objects.firmware's Block1 push.
 # Prints "MEM <label> <gc.mem_alloc after a collection>" at checkpoints (probe: also the
 # largest live heap seen, collected every 64 KiB of the transfer), "READY <port>" (push),
-# then "FOTA <state> <result> <bytes in the slot> <us> <version>" and "MODS <modules loaded>"
+# then ("REFUSED <result>" when the Package URI write failed at once) "FOTA <state> <result>
+# <bytes in the slot> <us> <version>" and "MODS <modules loaded>"
 # (what a board would have frozen; `code.py` below measures what they cost in the heap).
 import gc
 import os
@@ -52,6 +53,7 @@ def main(argv):
     from fota.journal import Journal
     from fota.slots.ab import ABWriter
     from fota.update import FirmwareUpdate
+    from fota.const import FotaError
 
     chip, slot, mode, arg = argv[1], int(argv[2], 0), argv[3], argv[4]
     probe = "probe" in argv[5:]
@@ -98,7 +100,10 @@ def main(argv):
         fu = FirmwareUpdate(Journal(flash.partition("journal")), writer, start_download=start_download)
         mem("ready")
         t0 = ticks_us()
-        fu.write_uri(arg)
+        try:
+            fu.write_uri(arg)
+        except FotaError as e:
+            out("REFUSED", e.result)  # the failure is State/Result now (the object answers 2.04)
     else:
         from port.net import udp_socket
         from coap.endpoint import Endpoint, Params

@@ -93,3 +93,21 @@ def test_coap_blocks_that_find_no_heap_are_result_3_not_a_lost_link():
         engine_mod.udp_socket = real
     assert e.error is not None and e.error.result == RESULT_OUT_OF_RAM, e.error
     srv.close()
+
+
+def test_no_heap_to_load_the_engine_is_result_3_at_once():
+    # the engine module is imported on first use: on a full heap that import fails; start()
+    # says 3 (the state machine reports it), never a bare MemoryError
+    real = download._module
+
+    def starved(name):
+        raise MemoryError("memory allocation failed, allocating 752 bytes")
+
+    download._module = starved
+    try:
+        download.start(Loop(), "coap://127.0.0.1/fw", lambda off, d: None)
+        raise AssertionError("started without an engine")
+    except download.FotaError as e:
+        assert e.result == RESULT_OUT_OF_RAM, e
+    finally:
+        download._module = real

@@ -288,6 +288,37 @@ def test_T10_out_of_ram():
     assert _sr(rig) == (IDLE, 3)
 
 
+class _NoRoomJournal:
+    # the journal of a device whose heap (or journal flash) fails exactly when the failure
+    # is to be recorded
+    def __init__(self, journal, error):
+        self.journal = journal
+        self.error = error
+
+    def save(self, **fields):
+        if fields.get("state") == IDLE and self.error is not None:
+            raise self.error
+        return self.journal.save(**fields)
+
+    def __getattr__(self, name):
+        return getattr(self.journal, name)
+
+
+def test_a_failure_that_cannot_be_journaled_is_still_reported():
+    # no heap (or a flash fault) when Idle/3 is to be written: the server still learns the
+    # download ended, never a Downloading with no transfer behind it; the journal keeps the
+    # last record (Downloading): after a reset the download resumes, as after a power cut
+    for error in (MemoryError("allocating 480 bytes"), OSError(5)):
+        rig = Rig()
+        t = _pull(rig)
+        t.feed(IMAGE[:4096])
+        rig.fu.journal = _NoRoomJournal(rig.journal, error)
+        t.done(FotaError(3, "no memory to receive a block"))
+        assert _sr(rig) == (IDLE, 3) and rig.slot.aborts == 1
+        assert rig.on_flash()["state"] == DLING
+        assert ("state", IDLE, 3, rig.fu.changed_at) in rig.events
+
+
 def test_T11_link_lost():
     rig = Rig()
     t = _pull(rig)

@@ -97,6 +97,13 @@ class Rig:
     def fresh(self):
         shutil.copyfile(self.template, self.chip)
 
+    def factory_intact(self):
+        # app_a (the running image) and app_b's first sector as the factory left them
+        with open(self.chip, "rb") as f, open(self.template, "rb") as t:
+            f.seek(0x10000)
+            t.seek(0x10000)
+            return f.read(SLOT + 4096) == t.read(SLOT + 4096)
+
     def slot_ok(self):
         # app_b holds the image byte for byte
         with open(self.chip, "rb") as f:

@@ -104,10 +104,10 @@ def _module(name):
 def start(loop, uri, sink, offset=0, etag=None, on_head=None, on_done=None, on_progress=None, **tuning):
     # Start pulling `uri` from byte `offset` (a resume passes the ETag it saw before).
     # Returns the engine; its work happens on `loop`, and on_done(engine) runs once, from the
-    # loop (never inside start). Raises FotaError at once for a malformed URI (7) or a
-    # scheme we cannot pull (9). tuning: retries, backoff_ms, ca (trust-anchor file) and
-    # tls_insecure (see tls_context), and per engine timeout_ms, bufsize, redirects (TCP
-    # engines) or ack_ms, max_retransmit, szx (CoAP).
+    # loop (never inside start). Raises FotaError at once for a malformed URI (7), a
+    # scheme we cannot pull (9) or no heap to load the engine (3). tuning: retries,
+    # backoff_ms, ca (trust-anchor file) and tls_insecure (see tls_context), and per engine
+    # timeout_ms, bufsize, redirects (TCP engines) or ack_ms, max_retransmit, szx (CoAP).
     from coap.uri import split, UriError
 
     i = uri.find("://") if isinstance(uri, str) else -1
@@ -126,7 +126,12 @@ def start(loop, uri, sink, offset=0, etag=None, on_head=None, on_done=None, on_p
         raise FotaError(RESULT_INVALID_URI, str(e))
     if offset < 0:
         raise FotaError(RESULT_INVALID_URI, "negative offset")
-    e = _module(mod).Engine(loop, uri, parts, sink, offset, etag, on_head, on_done, on_progress, **tuning)
+    try:
+        e = _module(mod).Engine(loop, uri, parts, sink, offset, etag, on_head, on_done, on_progress, **tuning)
+    except MemoryError:
+        # no heap to load or build the engine: Result 3 now, not an exception the object
+        # layer can only answer with 5.00 while State and Result say nothing happened
+        raise FotaError(RESULT_OUT_OF_RAM, "no memory for the %s engine" % mod)
     e.start()
     return e
 
