@@ -27,6 +27,14 @@ import agent, fota.update, lwm2m.client
 print("PY", [f for f in files if f.endswith(".py")])
 print("MPY", len([f for f in files if f.endswith(".mpy")]))
 print("FILES", agent.__file__, fota.update.__file__, lwm2m.client.__file__)
+import io, sys
+from coap.uri import split
+try:
+    split("coap://[::1")
+except Exception as e:
+    s = io.StringIO()
+    sys.print_exception(e, s)
+    print("WHERE", [ln.split('"')[1] for ln in s.getvalue().splitlines() if ln.strip().startswith("File")][-1])
 """
 
 
@@ -93,6 +101,9 @@ def test_image_mounts_on_unix_port_all_mpy(tmp_path):
     assert int(lines["MPY"]) > 50
     for f in lines["FILES"].split():
         assert f.startswith("/rom/lib/") and f.endswith(".mpy"), f
+    # a traceback names the file the board runs (one qstr with its __file__), not the
+    # directory the image was built in
+    assert lines["WHERE"] == "/rom/lib/coap/uri.mpy", lines["WHERE"]
 
 
 def test_no_romfs_copies_mpy_tree(capsys, keys, tmp_path):

