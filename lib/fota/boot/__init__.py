@@ -10,7 +10,8 @@
 # one record write. A reset before confirm() is a failed trial; when the budget is spent the
 # confirmed slot boots again and the outcome says Update Failed (8). A pending image that no
 # longer verifies is dropped with Integrity Failure (5). Nothing here touches the network.
-from fota.boot import table as _t
+# The power-on decision itself is fota.boot.select (with the table in fota.boot.table): only
+# the boot that decides loads it; the running firmware uses the record API below.
 from fota.boot.record import FLAG_ALLOW_DOWNGRADE, NONE, pack_version, unpack_version
 from fota.const import (
     RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, RESULT_SUCCESS, RESULT_UPDATE_FAILED,
@@ -34,18 +35,6 @@ _RESULT = {
 }
 
 
-class Selection:
-    # What power_on() chose: the slot to run, whether it runs in trial, whether it verified,
-    # the table action taken last and the ImageInfo of the image (None if unknown).
-    def __init__(self, slot, part, trial, verified, action, info):
-        self.slot = slot
-        self.part = part
-        self.trial = trial
-        self.verified = verified
-        self.action = action
-        self.info = info
-
-
 class Boot:
     # store: fota.boot.record.RecordStore; slots: the two slot partitions (port.flash API);
     # keys: trusted public keys for image.verify; image: an object with verify(),
@@ -66,109 +55,20 @@ class Boot:
         self.buf = buf  # verify's hash buffer; None: verify makes one for the boot that needs it
         self.selected = None  # the Selection of the last power_on()
 
-    # -- power-on --
+    # -- power-on (fota.boot.select: the decision, loaded only by the boot that makes it) --
 
     def power_on(self):
         # Decide, record, return a Selection. Raises only what the flash raises (PowerCut on
         # the host); boot.py wraps it so nothing escapes on a board.
-        rec = self._load()
-        seen = {}  # slot -> (verdict, info), so a slot is verified at most once per boot
-        action = None
-        for _ in range(4):  # at most: drop pending, switch, run
-            action = _t.decide(lambda i: self._input(i, rec, seen))
-            if action == _t.RUN_TRIAL:
-                v, info = seen[rec.pending]
-                rec.trials += 1
-                if info is not None:
-                    rec.pver = pack_version(info.version)
-                    rec.psec = _sec(info)
-                self.store.save(rec)
-                sel = Selection(rec.pending, self.slots[rec.pending], True, True, action, info)
-                break
-            if action in (_t.RUN_ACTIVE, _t.RUN_UNVERIFIED):
-                ok, info = seen.get(rec.active, (None, None))
-                verified = ok == _t.OK
-                if action == _t.RUN_UNVERIFIED and rec.event != EVENT_UNVERIFIED:
-                    rec.event = EVENT_UNVERIFIED
-                    self.store.save(rec)
-                sel = Selection(rec.active, self.slots[rec.active], False, verified, action, info)
-                break
-            if action == _t.SWITCH:
-                rec.active = 1 - rec.active
-                rec.event = EVENT_SWITCHED
-            else:  # ROLLBACK, REJECT_BAD, REJECT_OLD
-                why = {_t.ROLLBACK: REASON_TRIALS, _t.REJECT_BAD: REASON_VERIFY}
-                self._finish(rec, why.get(action, REASON_DOWNGRADE))
-            self.store.save(rec)
-        else:  # unreachable by the table's construction; never leave without a choice
-            sel = Selection(rec.active, self.slots[rec.active], False, False, action, None)
-        self.selected = sel
-        return sel
+        from fota.boot import select
+
+        return select.power_on(self)
 
     def fallback(self):
-        # When power_on() failed (a flash fault writing the record, say): choose without
-        # writing anything. The confirmed slot if it verifies, else the other one if it does,
-        # else the confirmed one unverified (not to be mounted). Never raises but PowerCut.
-        try:
-            active = self._load().active
-        except Exception:
-            active = 0
-        seen = {}
-        for slot in (active, 1 - active):
-            ok, info = self._verify(slot, seen)
-            if ok == _t.OK:
-                sel = Selection(slot, self.slots[slot], False, True, _t.RUN_ACTIVE, info)
-                break
-        else:
-            sel = Selection(active, self.slots[active], False, False, _t.RUN_UNVERIFIED, None)
-        self.selected = sel
-        return sel
+        # When power_on() failed: choose without writing anything (select.fallback).
+        from fota.boot import select
 
-    def _input(self, i, rec, seen):
-        if i == 0:
-            return 0 if rec.pending == NONE else 1
-        if i == 1:
-            if rec.trials == 0:
-                return _t.FRESH
-            return _t.SPENT if rec.trials >= self.trials else _t.RETRY
-        if i == 2:
-            return self._check_pending(rec, seen)
-        if i == 3:
-            if not self.verify_active:
-                return 1
-            return 1 if self._verify(rec.active, seen)[0] == _t.OK else 0
-        return 1 if self._verify(1 - rec.active, seen)[0] == _t.OK else 0
-
-    def _verify(self, slot, seen):
-        if slot not in seen:
-            part = self.slots[slot]
-            try:
-                info = self.image.verify(part.read, self.keys, part.size, self.component, self.buf)
-                seen[slot] = (_t.OK, info)
-            except Exception:  # any failure to verify means "do not run it"; PowerCut passes
-                seen[slot] = (_t.BAD, None)
-        return seen[slot]
-
-    def _check_pending(self, rec, seen):
-        v, info = self._verify(rec.pending, seen)
-        if v != _t.OK:
-            return v
-        if _sec(info) < rec.min_sec:  # the security counter is a floor no flag lifts
-            return _t.OLD
-        if not rec.flags & FLAG_ALLOW_DOWNGRADE:
-            cur = self._header(rec.active)
-            if cur is not None and self.image.compare_versions(info.version, cur.version) < 0:
-                return _t.OLD
-        return _t.OK
-
-    def _header(self, slot):
-        # ImageInfo from the 32-byte header of a slot, or None when it holds no image
-        mv = memoryview(self.buf if self.buf is not None else bytearray(32))[:32]
-        try:
-            self.slots[slot].read(0, mv)
-            return self.image.parse_header(mv)
-        except Exception:
-            return None
+        return select.fallback(self)
 
     def _load(self):
         rec = self.store.load()
