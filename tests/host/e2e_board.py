@@ -13,11 +13,13 @@ ROOT = sys.argv[1]
 sys.path.insert(0, ROOT + "/lib")
 
 MAIN = """
+import sys
 import fota.boot.start as start
 sel = start.selected
 print("SEL", sel.slot, int(sel.trial), int(sel.verified), sel.action,
       sel.info.version_str() if sel.info else None)
 print("MOUNT", start.mounted)
+print("DECIDER", sorted(m for m in ("fota.boot.select", "fota.boot.table") if m in sys.modules))
 try:
     import hello
     print("HELLO", hello.V, hello.__file__)

@@ -76,7 +76,7 @@ class Board:
         seen = {}
         for line in out.splitlines():
             key, _, rest = line.partition(" ")
-            if key in ("SEL", "MOUNT", "HELLO", "OUTCOME", "CONFIRM"):
+            if key in ("SEL", "MOUNT", "HELLO", "OUTCOME", "CONFIRM", "DECIDER"):
                 seen[key] = rest
         seen["out"] = out
         return seen
@@ -117,6 +117,7 @@ def test_confirmed_trial_sticks_and_reports_1(runtime, tmp_path):
     s = b.power_on(confirm=True)
     assert _sel(s) == (1, True, True, "2.0.0") and s["CONFIRM"] == "True", s["out"]
     assert s["OUTCOME"] == "(1, 1, 1, (2, 0, 0, 0))"
+    assert s["DECIDER"] == "[]", "the firmware keeps boot's decision code loaded"
     for _ in range(4):  # past the trial budget: confirmed means no more trials
         s = b.power_on(confirm=True)
         assert _sel(s) == (1, False, True, "2.0.0"), s["out"]

@@ -35,6 +35,18 @@ _RESULT = {
 }
 
 
+class Selection:
+    # What power_on() chose: the slot to run, whether it runs in trial, whether it verified,
+    # the table action taken last and the ImageInfo of the image (None if unknown).
+    def __init__(self, slot, part, trial, verified, action, info):
+        self.slot = slot
+        self.part = part
+        self.trial = trial
+        self.verified = verified
+        self.action = action
+        self.info = info
+
+
 class Boot:
     # store: fota.boot.record.RecordStore; slots: the two slot partitions (port.flash API);
     # keys: trusted public keys for image.verify; image: an object with verify(),

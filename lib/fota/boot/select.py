@@ -1,23 +1,12 @@
 # fota.boot.select: the power-on decision (boot.py, through Boot.power_on/fallback): walk the
 # decision table (fota.boot.table) over the record and the slots' verification, record what
 # it decided, and return the Selection. Kept apart from fota.boot so the running firmware
-# (the slot writer, the client) never loads it.
+# (the slot writer, the client) never loads it, and fota.boot.start unloads it after boot.
 # SPDX-License-Identifier: MIT
 from fota.boot import table as _t
-from fota.boot import EVENT_SWITCHED, EVENT_UNVERIFIED, REASON_DOWNGRADE, REASON_TRIALS, REASON_VERIFY, _sec
+from fota.boot import EVENT_SWITCHED, EVENT_UNVERIFIED, REASON_DOWNGRADE, REASON_TRIALS, REASON_VERIFY
+from fota.boot import Selection, _sec
 from fota.boot.record import FLAG_ALLOW_DOWNGRADE, NONE, pack_version
-
-
-class Selection:
-    # What power_on() chose: the slot to run, whether it runs in trial, whether it verified,
-    # the table action taken last and the ImageInfo of the image (None if unknown).
-    def __init__(self, slot, part, trial, verified, action, info):
-        self.slot = slot
-        self.part = part
-        self.trial = trial
-        self.verified = verified
-        self.action = action
-        self.info = info
 
 
 def power_on(boot):

@@ -85,6 +85,7 @@ def run(keys=None, mount=None):
     except Exception as e:  # worst case: the confirmed slot, chosen without a record write
         print("boot: slot selection failed, running the confirmed slot: %r" % (e,))
         selected = _boot.fallback()
+    _unload("fota.boot", "select", "table")
     mounted = mount_error = None
     if selected.verified and mount is not False:
         try:
@@ -93,6 +94,18 @@ def run(keys=None, mount=None):
             mount_error = e
             print("boot: app slot %d not mounted: %r" % (selected.slot, e))
     return selected
+
+
+def _unload(package, *names):
+    # The decision is made and recorded: its code is not needed again this power-on, so the
+    # firmware that runs next gets its heap back (a later power_on() would load it again).
+    pkg = sys.modules.get(package)
+    for n in names:
+        sys.modules.pop(package + "." + n, None)
+        try:
+            delattr(pkg, n)
+        except AttributeError:
+            pass
 
 
 def confirm():
