@@ -65,14 +65,14 @@ class Endpoint:
         self._rx = Message()  # decode target, reused for every datagram
         self._tx = None  # response buffer: a client-only endpoint (a download) has none
         self._slice = None  # coap.block.serve_block2, loaded by serve()
+        self._dedup = None  # ring of [peer, mid, reply, time]: a server's, or made when a
+        # client first acknowledges a CON (a separate response); a download rarely does
+        self._dedup_next = 0
         if handler is not None:
             self.serve(handler)
         self._mid = random_int(16)
         self._inflight = []
         self._queue = []
-        p = self.params.dedup_slots
-        self._dedup = [[None, -1, None, 0] for _ in range(p)]  # peer, mid, reply, time
-        self._dedup_next = 0
         self._connected = None
         self.stats = {"rx": 0, "tx": 0, "retransmits": 0, "dups": 0, "malformed": 0, "nomem": 0,
                       "renewed": 0}
@@ -371,6 +371,8 @@ class Endpoint:
         self._slice = block.serve_block2
         if self._tx is None:
             self._tx = bytearray(_MTU)
+        if self._dedup is None:
+            self._ring()
         self.handler = handler
 
     def _serve(self, req, peer):
@@ -421,7 +423,12 @@ class Endpoint:
         return self.request(peer, resp, cb, con)
 
     # -- duplicate detection: a small ring, not a dict that grows (STYLE 7.5.2) ----------
+    def _ring(self):
+        self._dedup = [[None, -1, None, 0] for _ in range(self.params.dedup_slots)]
+
     def _dedup_find(self, peer, mid):
+        if self._dedup is None:
+            return None
         life = self.params.exchange_lifetime
         now = ticks_ms()
         for s in self._dedup:
@@ -430,6 +437,8 @@ class Endpoint:
         return None
 
     def _dedup_store(self, peer, mid, data):
+        if self._dedup is None:
+            self._ring()
         s = self._dedup[self._dedup_next]
         self._dedup_next = (self._dedup_next + 1) % len(self._dedup)
         s[0] = peer
