@@ -5,7 +5,7 @@ import fakeimage
 from fota.boot import Boot
 from fota.boot.record import RecordStore
 from fota.const import FotaError
-from fota.slots import SectorStream, SlotWriter
+from fota.slots import CHUNK, SectorStream, SlotWriter
 from fota.slots.ab import ABWriter
 from fota.slots.esp32_ota import Esp32OtaWriter
 from fota.slots.passthrough import PassthroughWriter
@@ -53,8 +53,9 @@ def test_ab_full_update():
     assert w.committed() == 3 * SECTOR  # the tail waits in the buffer until finish
     info = w.finish()
     assert info.version == (1, 1, 0, 0) and w.committed() == len(img)
-    # lazy erase: only the 4 sectors the image covers were erased, once each
-    assert f.erase_counts()[8:14] == [1, 1, 1, 1, 0, 0] and f.ops - ops == 8
+    # lazy erase: only the 4 sectors the image covers were erased, once each; programmed a
+    # 1 KiB chunk at a time
+    assert f.erase_counts()[8:14] == [1, 1, 1, 1, 0, 0] and f.ops - ops == 4 + (len(img) + CHUNK - 1) // CHUNK
     w.activate()
     assert boot.power_on().slot == 1
     assert ABWriter(boot, KEYS, fakeimage).confirm()
@@ -182,6 +183,31 @@ def test_ab_resume_after_reset():
     _feed(w2, img, 999, at)
     assert w2.finish().version == (1, 1, 0, 0)
     assert raises(FotaError, w2.open, len(img), 100).result == 5  # not a sector boundary
+
+
+def test_ab_resume_after_a_reset_inside_a_programmed_sector():
+    # two chunks of the third sector were on flash when the power went: the resume point
+    # stays at its start, and the resumed download erases that sector again before
+    # programming it, so no chunk of the first attempt survives into the image
+    f, boot = _board()
+    img = fakeimage.make(BODY, (1, 1, 0, 0))
+    w = ABWriter(boot, KEYS, fakeimage)
+    w.open(len(img))
+    _feed(w, img[: 2 * SECTOR + 2 * CHUNK + 100])
+    assert w.committed() == 2 * SECTOR
+    part = boot.slots[1]
+    got = bytearray(2 * CHUNK)
+    part.read(2 * SECTOR, memoryview(got))
+    assert bytes(got) == img[2 * SECTOR : 2 * SECTOR + 2 * CHUNK]  # programmed, not committed
+    f.power_on()
+    w2 = ABWriter(boot, KEYS, fakeimage)
+    w2.open(len(img), w.committed())
+    _feed(w2, img, 999, 2 * SECTOR)
+    assert w2.finish().version == (1, 1, 0, 0)
+    assert f.erase_counts()[8:12] == [1, 1, 2, 1]
+    whole = bytearray(len(img))
+    part.read(0, memoryview(whole))
+    assert bytes(whole) == img
 
 
 def test_sector_stream_carries_tails():

@@ -1,5 +1,6 @@
 # fota.slots: the one interface every updatable component implements, and the sector streamer
-# the flash-backed writers share (whole aligned 4 KiB sectors through one buffer).
+# the flash-backed writers share (4 KiB sectors erased on demand, programmed through a 1 KiB
+# buffer).
 # SPDX-License-Identifier: MIT
 #
 # Error contract: every failure with a defined Update Result raises fota.const.FotaError
@@ -9,6 +10,7 @@ from fota.const import RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, FotaEr
 from port import const
 
 SECTOR = const(4096)
+CHUNK = const(1024)  # SectorStream's default buffer: programmed a chunk at a time
 
 
 class SlotWriter:
@@ -52,16 +54,21 @@ class SlotWriter:
 
 
 class SectorStream:
-    # Streams a byte sequence into a partition: fills one preallocated sector buffer, erases
-    # each sector only just before programming it (so an abort or power cut leaves untouched
-    # sectors alone, and a slot is never erased ahead for an image that may not come), and
-    # carries partial tails across write() calls. `on_sector(index, mv)` is called before a
-    # sector is erased and may raise to refuse (header checks before the first erase).
+    # Streams a byte sequence into a partition through one small preallocated buffer (1 KiB:
+    # a quarter of a sector, so a download holds 3 KiB less; Zephyr's stream_flash does the
+    # same with 512 B). Each sector is erased only when its first chunk is programmed, so an
+    # abort or power cut leaves untouched sectors alone and a slot is never erased ahead for
+    # an image that may not come; partial tails carry across write() calls. `on_sector(index,
+    # mv)` is called before a sector is erased, with the sector's first chunk, and may raise
+    # to refuse (header checks before the first erase). `done`, the resume point, moves a
+    # whole sector at a time: a cut inside a sector loses that sector, which the resumed
+    # download erases and programs again.
     def __init__(self, buf=None):
-        self.buf = buf if buf is not None else bytearray(SECTOR)
+        self.buf = buf if buf is not None else bytearray(CHUNK)  # len(buf) divides SECTOR
         self.part = None
-        self.pos = 0  # bytes taken (flushed + buffered)
-        self.done = 0  # bytes on flash
+        self.pos = 0  # bytes taken (programmed + buffered)
+        self.at = 0  # bytes programmed
+        self.done = 0  # bytes on flash a resume can start after: whole sectors, or all after flush()
         self.limit = 0
         self.on_sector = None
 
@@ -70,7 +77,7 @@ class SectorStream:
             raise FotaError(RESULT_INTEGRITY_FAILURE, "resume offset not a sector boundary")
         self.part = part
         self.limit = limit
-        self.pos = self.done = resume_at
+        self.pos = self.at = self.done = resume_at
 
     def write(self, offset, data):
         if self.part is None:
@@ -84,36 +91,42 @@ class SectorStream:
         if offset + n > self.limit:
             raise FotaError(RESULT_NOT_ENOUGH_SPACE, "image larger than slot")
         buf = self.buf
-        at = self.pos % SECTOR
-        if not skip and at + n < SECTOR:
-            # the common block: new bytes that do not complete the sector (no views made)
+        size = len(buf)
+        at = self.pos % size
+        if not skip and at + n < size:
+            # new bytes that do not complete the chunk (no views made)
             buf[at : at + n] = data
             self.pos += n
             return
         src = memoryview(data)[skip:]
         while len(src):
-            at = self.pos % SECTOR
-            k = min(SECTOR - at, len(src))
+            at = self.pos % size
+            k = min(size - at, len(src))
             buf[at : at + k] = src[:k]
             src = src[k:]
             self.pos += k
-            if at + k == SECTOR:
-                self._flush(SECTOR)
+            if at + k == size:
+                self._flush(size)
 
     def flush(self):
-        # program the partial last sector (the rest of it stays erased, 0xff)
-        at = self.pos % SECTOR
-        if at and self.done < self.pos:
+        # program the partial last chunk (the rest of its sector stays erased, 0xff)
+        at = self.pos % len(self.buf)
+        if at and self.at < self.pos:
             self._flush(at)
+        self.done = self.at
 
     def _flush(self, n):
-        sector = self.done // SECTOR
+        addr = self.at
         mv = memoryview(self.buf)[:n]
-        if self.on_sector is not None:
-            self.on_sector(sector, mv)
-        self.part.erase(sector)
-        self.part.write(sector * SECTOR, mv)
-        self.done = sector * SECTOR + n
+        if not addr % SECTOR:
+            sector = addr // SECTOR
+            if self.on_sector is not None:
+                self.on_sector(sector, mv)
+            self.part.erase(sector)
+        self.part.write(addr, mv)
+        self.at = addr = addr + n
+        if not addr % SECTOR:
+            self.done = addr
 
 
 def read_header(part, buf, image):
