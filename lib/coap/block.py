@@ -9,8 +9,7 @@ from port import log
 from coap.const import CHANGED, CONTINUE, BAD_REQUEST
 from coap.const import BAD_OPTION, REQUEST_ENTITY_INCOMPLETE, REQUEST_ENTITY_TOO_LARGE
 from coap.const import ETAG, BLOCK1, BLOCK2, SIZE1, SIZE2
-from coap.const import block_value, split  # noqa: F401 (also this module's API)
-from coap.message import Message
+from coap.message import Message, block_value, split  # noqa: F401 (block_value, split: also this module's API)
 
 _BERT = const(7)
 

@@ -72,12 +72,3 @@ def is_request(code):
 def is_response(code):
     return code >= 64
 
-
-def block_value(num, more, szx):
-    # a Block1/Block2 option value (RFC 7959 2.2)
-    return (num << 4) | (8 if more else 0) | szx
-
-
-def split(value):
-    # a Block1/Block2 option value -> (num, more, szx)
-    return value >> 4, (value >> 3) & 1, value & 7

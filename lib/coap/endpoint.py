@@ -7,9 +7,27 @@
 from port import const, ticks_ms, ticks_add, ticks_diff, random_int, random_bytes, jitter
 from port import log
 from port.net import drop, recvfrom, peer_str
-from coap.const import CON, NON, ACK, RST, EMPTY, BAD_OPTION, INTERNAL_SERVER_ERROR
-from coap.const import is_request, is_response
 from coap.message import Message, CoapError, decode
+
+# CoAP numbers as private constants (coap.const has them all, with their RFC names): a
+# private const is inlined by mpy-cross and costs no dict entry or qstr on the device
+# (tests/unit/test_coap_const.py keeps the copies equal to coap.const)
+_CON = const(0)
+_NON = const(1)
+_ACK = const(2)
+_RST = const(3)
+_EMPTY = const(0)
+_BAD_OPTION = const(0x82)  # 4.02
+_INTERNAL_SERVER_ERROR = const(0xA0)  # 5.00
+
+
+def _is_request(code):
+    return 1 <= code <= 31
+
+
+def _is_response(code):
+    return code >= 64
+
 
 _MTU = const(1280)  # receive size: 1152 is the RFC's safe size, leave room for options
 _DRAIN = const(16)  # datagrams handled per wake-up before timers get their turn
@@ -108,13 +126,13 @@ class Endpoint:
         # Send a request (or a separate response / notification) built as a Message.
         # cb(ex, response) is called once: with the response, or None and ex.error set.
         ex = ex or Exchange()
-        msg.type = CON if con else NON
-        if not msg.token and is_request(msg.code):
+        msg.type = _CON if con else _NON
+        if not msg.token and _is_request(msg.code):
             msg.token = self.new_token()
         msg.mid = 0
         ex.n = msg.encode_into(ex.buf)
         ex.token = msg.token
-        ex.expect_response = is_request(msg.code)
+        ex.expect_response = _is_request(msg.code)
         return self.send_exchange(ex, peer, cb, con)
 
     def send_exchange(self, ex, peer, cb, con=True):
@@ -274,7 +292,7 @@ class Endpoint:
             log.warning_once("malformed", "coap: malformed datagram from", peer_str(peer), e)
             # RFC 7252 4.2/4.3: reject a CON we can read the header of with RST, drop the rest
             if len(data) >= 4 and data[0] >> 4 == 4:
-                self._send_empty(RST, (data[2] << 8) | data[3], peer)
+                self._send_empty(_RST, (data[2] << 8) | data[3], peer)
             return
         try:
             self._dispatch(m, peer)
@@ -284,36 +302,36 @@ class Endpoint:
     def _dispatch(self, m, peer):
         t = m.type
         code = m.code
-        if code == EMPTY:
-            if t == CON:
-                self._send_empty(RST, m.mid, peer)  # CoAP ping
-            elif t == ACK or t == RST:
+        if code == _EMPTY:
+            if t == _CON:
+                self._send_empty(_RST, m.mid, peer)  # CoAP ping
+            elif t == _ACK or t == _RST:
                 self._match_mid(m, peer)
             return
-        if t == CON or t == NON:
+        if t == _CON or t == _NON:
             slot = self._dedup_find(peer, m.mid)
             if slot is not None:
                 self.stats["dups"] += 1
                 if slot[2] is not None:
                     self._send(slot[2], peer)  # replay, never re-execute
                 return
-        if is_request(code):
-            if t == CON or t == NON:
+        if _is_request(code):
+            if t == _CON or t == _NON:
                 self._serve(m, peer)
             return
-        if not is_response(code):
+        if not _is_response(code):
             return
-        if t == ACK:
+        if t == _ACK:
             self._match_mid(m, peer)
-        elif t == CON or t == NON:
+        elif t == _CON or t == _NON:
             self._match_token(m, peer)
 
     def _match_mid(self, m, peer):
         for ex in self._inflight:
             if ex.mid == m.mid and ex.peer == peer and not ex.acked:
-                if m.type == RST:
+                if m.type == _RST:
                     self._finish(ex, None, "reset")
-                elif m.code == EMPTY:
+                elif m.code == _EMPTY:
                     # separate response will follow (RFC 7252 5.2.2)
                     ex.acked = True
                     if ex.expect_response:
@@ -325,7 +343,7 @@ class Endpoint:
                 elif ex.retries < self.params.max_retransmit:
                     self._renew(ex)
                 return
-        if m.type == RST and self.on_reset is not None:
+        if m.type == _RST and self.on_reset is not None:
             self.on_reset(peer, m.mid)
 
     def _renew(self, ex):
@@ -345,12 +363,12 @@ class Endpoint:
     def _match_token(self, m, peer):
         for ex in self._inflight:
             if ex.expect_response and ex.peer == peer and m.token_is(ex.token):
-                if m.type == CON:
+                if m.type == _CON:
                     self._ack_and_remember(m.mid, peer)
                 self._finish(ex, m)
                 return
         # a response nobody waits for (late, or an unwanted notification): reject it
-        self._send_empty(RST, m.mid, peer)
+        self._send_empty(_RST, m.mid, peer)
 
     def _send_empty(self, type, mid, peer):
         data = bytes((0x40 | (type << 4), 0, mid >> 8, mid & 0xFF))
@@ -358,7 +376,7 @@ class Endpoint:
         return data
 
     def _ack_and_remember(self, mid, peer):
-        self._dedup_store(peer, mid, self._send_empty(ACK, mid, peer))
+        self._dedup_store(peer, mid, self._send_empty(_ACK, mid, peer))
 
     # -- server side ----------------------------------------------------------------------
     def serve(self, handler):
@@ -379,7 +397,7 @@ class Endpoint:
         resp = None
         crit = req.critical_unknown(self.known_options)
         if crit is not None:
-            resp = Message(code=BAD_OPTION)
+            resp = Message(code=_BAD_OPTION)
         elif self.handler is None:
             resp = Message(code=0xA1)  # 5.01 Not Implemented
         else:
@@ -390,20 +408,20 @@ class Endpoint:
                 resp = Message(code=0x80)  # 4.00: the request itself is malformed
             except Exception as e:
                 log.error("coap: handler failed", e)
-                resp = Message(code=INTERNAL_SERVER_ERROR)
+                resp = Message(code=_INTERNAL_SERVER_ERROR)
         if resp is None:
             # the handler answers later with respond(); acknowledge now (RFC 7252 5.2.2)
-            if req.type == CON:
+            if req.type == _CON:
                 self._ack_and_remember(req.mid, peer)
             return
         if self._slice is not None:
             resp = self._slice(req, resp, self.params.max_szx)
         resp.token = req.token
-        if req.type == CON:
-            resp.type = ACK
+        if req.type == _CON:
+            resp.type = _ACK
             resp.mid = req.mid
         else:
-            resp.type = NON
+            resp.type = _NON
             resp.mid = self.next_mid()
         if self._tx is None:
             self._tx = bytearray(_MTU)  # a client-only endpoint refusing a request (5.01, 4.02)
@@ -411,7 +429,7 @@ class Endpoint:
             n = resp.encode_into(self._tx)
         except CoapError as e:
             log.error("coap: response does not fit", e)
-            resp = Message(ACK if req.type == CON else NON, INTERNAL_SERVER_ERROR, resp.mid, req.token)
+            resp = Message(_ACK if req.type == _CON else _NON, _INTERNAL_SERVER_ERROR, resp.mid, req.token)
             n = resp.encode_into(self._tx)
         data = bytes(self._tx[:n])
         self._send(data, peer)

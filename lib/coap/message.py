@@ -439,3 +439,13 @@ def decode(data, msg=None):
             raise CoapError("option runs past the datagram")
     msg._oend = n
     return msg
+
+
+def block_value(num, more, szx):
+    # a Block1/Block2 option value (RFC 7959 2.2)
+    return (num << 4) | (8 if more else 0) | szx
+
+
+def split(value):
+    # a Block1/Block2 option value -> (num, more, szx)
+    return value >> 4, (value >> 3) & 1, value & 7

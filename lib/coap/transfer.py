@@ -4,10 +4,24 @@
 # SPDX-License-Identifier: MIT
 from port import const
 from port import log
-from coap.const import CON, GET, PUT, CONTENT, CONTINUE, REQUEST_ENTITY_TOO_LARGE
-from coap.const import ETAG, BLOCK1, BLOCK2, SIZE1, SIZE2, URI_PATH, CONTENT_FORMAT
-from coap.const import block_value, split
-from coap.message import Message, encode_option
+from coap.message import Message, block_value, encode_option, split
+
+# CoAP numbers as private constants (coap.const has them all, with their RFC names): a
+# private const is inlined by mpy-cross and costs no dict entry or qstr on the device
+# (tests/unit/test_coap_const.py keeps the copies equal to coap.const)
+_CON = const(0)
+_GET = const(1)
+_PUT = const(3)
+_CONTENT = const(0x45)  # 2.05
+_CONTINUE = const(0x5F)  # 2.31
+_REQUEST_ENTITY_TOO_LARGE = const(0x8D)  # 4.13
+_ETAG = const(4)
+_BLOCK1 = const(27)
+_BLOCK2 = const(23)
+_SIZE1 = const(60)
+_SIZE2 = const(28)
+_URI_PATH = const(11)
+_CONTENT_FORMAT = const(12)
 
 _BERT = const(7)
 
@@ -52,19 +66,19 @@ class BlockPull:
         self.ex = ex = exchange
         # Template: header, token, Uri-Host/Port/Path/Query. Block2 (and Size2 on the
         # first request) are appended per request; nothing else changes between blocks.
-        m = Message(CON, GET, 0, endpoint.new_token())
+        m = Message(_CON, _GET, 0, endpoint.new_token())
         if host:
             m.add(3, host)
         if port:
             m.add(7, port)
         for seg in path:
-            m.add(URI_PATH, seg)
+            m.add(_URI_PATH, seg)
         for q in query:
             m.add(15, q)
         self._base = m.encode_into(ex.buf)
         ex.token = m.token
         ex.expect_response = True
-        self._last_opt = 15 if query else (URI_PATH if path else (7 if port else (3 if host else 0)))
+        self._last_opt = 15 if query else (_URI_PATH if path else (7 if port else (3 if host else 0)))
 
     def start(self):
         self._request(self.offset >> (self.szx + 4))
@@ -74,9 +88,9 @@ class BlockPull:
         ex = self.ex
         value = block_value(num, 0, self.szx)
         vb = _uint_tmp(value)
-        pos = encode_option(ex.buf, self._base, BLOCK2 - self._last_opt, vb)
+        pos = encode_option(ex.buf, self._base, _BLOCK2 - self._last_opt, vb)
         if self._first:
-            pos = encode_option(ex.buf, pos, SIZE2 - BLOCK2, b"")  # ask for the total size
+            pos = encode_option(ex.buf, pos, _SIZE2 - _BLOCK2, b"")  # ask for the total size
         ex.n = pos
         self.ep.send_exchange(ex, self.peer, self._cb, True)
 
@@ -99,9 +113,9 @@ class BlockPull:
             return self._done(ex.error)
         self._left = self.retries
         self.code = m.code
-        if m.code != CONTENT:
+        if m.code != _CONTENT:
             return self._done("code")
-        b2 = m.opt_uint(BLOCK2)
+        b2 = m.opt_uint(_BLOCK2)
         if b2 is None:
             if self.offset:
                 return self._done("protocol")  # server ignores Block2: cannot resume
@@ -119,17 +133,17 @@ class BlockPull:
         if self._first:
             self._first = False
             if self.etag is None:
-                self.etag = m.opt(ETAG)
-            elif not m.opt_equals(ETAG, self.etag):
+                self.etag = m.opt(_ETAG)
+            elif not m.opt_equals(_ETAG, self.etag):
                 return self._done("etag")
-            self.size = m.opt_uint(SIZE2)
+            self.size = m.opt_uint(_SIZE2)
             if self.on_head is not None:
                 try:
                     self.on_head(self.size, self.etag)
                 except Exception as e:
                     self.sink_error = e
                     return self._done("sink")
-        elif not m.opt_equals(ETAG, self.etag):
+        elif not m.opt_equals(_ETAG, self.etag):
             return self._done("etag")  # never stitch two versions together
         pl = m.payload
         n = len(pl)
@@ -192,7 +206,7 @@ def _uint_tmp(v):
 class BlockPush:
     # PUT/POST a body of `size` bytes read through source(offset, n) -> bytes, block by block.
     # Follows a server that asks for smaller blocks (2.31 or 4.13 with Block1).
-    def __init__(self, endpoint, peer, path, source, size, on_done=None, szx=6, method=PUT,
+    def __init__(self, endpoint, peer, path, source, size, on_done=None, szx=6, method=_PUT,
                  content_format=None, retries=2):
         self.ep = endpoint
         self.peer = peer
@@ -220,15 +234,15 @@ class BlockPush:
         bs = 16 << self.szx
         n = min(bs, self.size - self.offset)
         more = self.offset + n < self.size
-        m = Message(CON, self.method, 0, self.token, self.source(self.offset, n))
+        m = Message(_CON, self.method, 0, self.token, self.source(self.offset, n))
         for seg in self.path:
-            m.add(URI_PATH, seg)
+            m.add(_URI_PATH, seg)
         if self.cf is not None:
-            m.add(CONTENT_FORMAT, self.cf)
+            m.add(_CONTENT_FORMAT, self.cf)
         if more or self.offset:
-            m.add(BLOCK1, block_value(self.offset // bs, more, self.szx))
+            m.add(_BLOCK1, block_value(self.offset // bs, more, self.szx))
         if self.offset == 0:
-            m.add(SIZE1, self.size)
+            m.add(_SIZE1, self.size)
         self._n = n
         self.ep.request(self.peer, m, self._on_response)
 
@@ -240,12 +254,12 @@ class BlockPush:
             return self._done(ex.error)
         self._left = self.retries
         self.code = m.code
-        b1 = m.opt_uint(BLOCK1)
-        if m.code == REQUEST_ENTITY_TOO_LARGE and b1 is not None and split(b1)[2] < self.szx:
+        b1 = m.opt_uint(_BLOCK1)
+        if m.code == _REQUEST_ENTITY_TOO_LARGE and b1 is not None and split(b1)[2] < self.szx:
             self.szx = split(b1)[2]  # RFC 7959 2.9.3: try again with the size it wants
             self.offset = 0
             return self._send()
-        if m.code == CONTINUE:
+        if m.code == _CONTINUE:
             self.offset += self._n
             if b1 is not None and split(b1)[2] < self.szx:
                 self.szx = split(b1)[2]

@@ -5,13 +5,18 @@
 # offset, retries with back-off and the Update Result mapping of spec 5.2 (a failed DTLS
 # handshake: 4 at once, with a log line).
 # SPDX-License-Identifier: MIT
+from port import const
 from port import log
 from port.net import udp_socket, resolve
 from coap.endpoint import Endpoint, Params
 from coap.transfer import BlockPull
-from coap.const import NOT_FOUND
 from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST, RESULT_OUT_OF_RAM
 from fota.download import Engine as _Engine, tls_context
+
+# CoAP numbers as private constants (coap.const has them all, with their RFC names): a
+# private const is inlined by mpy-cross and costs no dict entry or qstr on the device
+# (tests/unit/test_coap_const.py keeps the copies equal to coap.const)
+_NOT_FOUND = const(0x84)  # 4.04
 
 
 class _Stop(Exception):
@@ -102,7 +107,7 @@ class Engine(_Engine):
             return self._restart("etag changed")
         if err == "code":
             code = pull.code
-            if code == NOT_FOUND:
+            if code == _NOT_FOUND:
                 return self._fail(RESULT_INVALID_URI, "4.04")
             reason = "coap %d.%02d" % (code >> 5, code & 31)
             if code >> 5 == 5:
