@@ -1,9 +1,10 @@
-# The modules on the download path keep private copies of the CoAP numbers they use
+# The CoAP modules on the download path keep private copies of the CoAP numbers they use
 # (`_CON = const(0)`: inlined by mpy-cross, no qstr or dict entry on the device); each copy
 # must equal coap.const's. Runs on both runtimes.
 from coap import const as C
 
-PRIVATE = ("lib/coap/endpoint.py", "lib/coap/transfer.py", "lib/fota/download/coap.py")
+PRIVATE = ("lib/coap/endpoint.py", "lib/coap/transfer.py", "lib/coap/message.py", "lib/coap/observe.py",
+           "lib/fota/download/coap.py", "lib/fota/download/coap_tcp.py")
 
 
 def _copies(path):
