@@ -57,7 +57,7 @@ def _log_level(cfg):
 # config "tls": {"ca": trust-anchor file for https downloads (PEM or DER, one or more
 # certificates; in the state dir unless absolute; default "ca.crt"), "insecure": true to
 # allow TLS downloads without server authentication}. Read once at start: /5/0/8 lists
-# https only when the anchors are there (fota.download.tls_context).
+# https only when the anchors are there (fota.download.secure.tls_context).
 def download_tuning(cfg):
     t = _provisioned(cfg, "tls")
     t = t if isinstance(t, dict) else {}

@@ -15,13 +15,13 @@ _PROGRESS = const(4096)  # on_progress at most once per this many bytes
 # (scheme, /5/0/8 Protocol Support value, module). A tuple, not a dict: the order of
 # protocols() must not depend on dict order (MicroPython's is not insertion order).
 # coaps (1) and https (3) need (D)TLS from the runtime (port.dtls: MicroPython's mbedTLS
-# only; port.tls: both) and trust anchors: tls_context() refuses them otherwise, and
+# only; port.tls: both) and trust anchors: secure.tls_context() refuses them otherwise, and
 # protocols() does not list them. coaps+tcp (5) is absent (no ALPN in MicroPython's tls). A
 # server must not be told we can pull what we cannot (spec 5.1); such URIs fail with
 # Result 9. port.tls and port.dtls (7 KB of heap) are imported only when TLS is in play.
 SCHEMES = (("coap", 0, "coap"), ("coaps", 1, "coap"), ("http", 2, "http"), ("https", 3, "http"),
            ("coap+tcp", 4, "coap_tcp"))
-_SECURE = (1, 3)  # values that need TLS and trust anchors (tls_context)
+_SECURE = (1, 3)  # values that need TLS and trust anchors (secure.tls_context)
 
 
 class RestartNeeded(FotaError):
@@ -42,44 +42,14 @@ def protocols(ca=None, tls_insecure=0, **_):
         if s[1] in _SECURE:
             if not (tls_insecure or _exists(ca)):
                 continue  # nothing to authenticate with: no need to load TLS to know
+            from fota.download.secure import tls_context  # loaded only with anchors to check
+
             try:
                 tls_context(ca, tls_insecure, quiet=True, datagram=s[1] == 1)
             except FotaError:
                 continue
         out.append(s[1])
     return out
-
-
-def tls_context(ca, insecure=0, quiet=False, datagram=False):
-    # -> a port.tls context for a (D)TLS download that authenticates the server against
-    # the trust anchors in the file `ca` (PEM or DER; the device's, never a system store).
-    # Without anchors the download is refused (Result 9, and protocols() does not list
-    # the scheme) unless the device is configured with tls_insecure: the image signature
-    # keeps a forged package from being installed, but a client that skips server
-    # authentication silently lets anyone on the path feed it junk to write to flash or
-    # stall the update, and hides from the operator that it never knew whom it talked to.
-    from port import tls, dtls
-
-    if not (dtls.AVAILABLE if datagram else tls.AVAILABLE):
-        raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "no %s on this runtime" % ("DTLS" if datagram else "TLS"))
-    try:
-        cas = tls.anchors(ca) if ca else []
-    except ValueError as e:
-        if not quiet:
-            log.warning("download: trust anchors in", ca, "unusable:", e)
-        cas = []
-    if not cas:
-        if not insecure:
-            raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "no trust anchors for TLS (%s)" % ca)
-        if not quiet:
-            log.warning("download: TLS WITHOUT server authentication (tls_insecure is set)")
-        cas = None
-    try:
-        return dtls.context(cas) if datagram else tls.context(cas)
-    except MemoryError:
-        raise FotaError(RESULT_OUT_OF_RAM, "tls context: out of memory")
-    except (ValueError, OSError) as e:
-        raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "trust anchors refused: %s" % e)
 
 
 def _exists(path):

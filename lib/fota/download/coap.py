@@ -1,6 +1,6 @@
 # fota.download.coap: coap:// and coaps:// pull (RFC 7252 + RFC 7959 Block2) on its own
 # connected UDP socket and Endpoint, driven by the shared loop; coaps puts the socket behind
-# DTLS (port.dtls) with the server authenticated like https (tls_context). coap.transfer's
+# DTLS (port.dtls) with the server authenticated like https (secure.tls_context). coap.transfer's
 # BlockPull does the block walk and the ETag check; this engine adds resume from any byte
 # offset, retries with back-off and the Update Result mapping of spec 5.2 (a failed DTLS
 # handshake: 4 at once, with a log line).
@@ -11,7 +11,7 @@ from port.net import udp_socket, resolve
 from coap.endpoint import Endpoint, Params
 from coap.transfer import BlockPull
 from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST, RESULT_OUT_OF_RAM
-from fota.download import Engine as _Engine, tls_context
+from fota.download import Engine as _Engine
 
 # CoAP numbers as private constants (coap.const has them all, with their RFC names): a
 # private const is inlined by mpy-cross and costs no dict entry or qstr on the device
@@ -43,6 +43,8 @@ class Engine(_Engine):
         self._ctx = None
         self._dtls = None
         if self.scheme == "coaps":
+            from fota.download.secure import tls_context
+
             self._ctx = tls_context(self.ca, self.tls_insecure, datagram=True)  # FotaError(9) at once
 
     def _begin(self):

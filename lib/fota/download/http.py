@@ -1,5 +1,5 @@
 # fota.download.http: http:// and https:// pull, our own streaming HTTP/1.1 GET over the
-# shared loop (https: TLS from tcp.StreamEngine, server authenticated by tls_context).
+# shared loop (https: TLS from tcp.StreamEngine, server authenticated by secure.tls_context).
 # Content-Length, chunked and read-until-close bodies; resume with Range + If-Match; 200 to
 # a Range request (server ignored it) or 412 (ETag changed) -> restart from 0; bounded
 # redirects; 404/410 -> Result 7; 5xx, timeouts, lost connections -> retries, then 4.
@@ -9,7 +9,7 @@
 # SPDX-License-Identifier: MIT
 from port import const
 from fota.const import FotaError, RESULT_INVALID_URI, RESULT_CONNECTION_LOST, RESULT_UNSUPPORTED_PROTOCOL
-from fota.download import SCHEMES, tls_context
+from fota.download import SCHEMES
 from fota.download.tcp import StreamEngine
 
 _HEAD = const(0)
@@ -70,6 +70,8 @@ class Engine(StreamEngine):
         self.status = 0
         self._target = _target(uri)
         if self.scheme == "https":
+            from fota.download.secure import tls_context
+
             self.tls_ctx = tls_context(self.ca, self.tls_insecure)  # FotaError(9) at once
         self._reset()
 
@@ -238,6 +240,8 @@ class Engine(StreamEngine):
         except UriError:
             return self._fail(RESULT_INVALID_URI, "bad redirect")
         if to == "https" and self.tls_ctx is None:
+            from fota.download.secure import tls_context
+
             try:
                 self.tls_ctx = tls_context(self.ca, self.tls_insecure)
             except FotaError as e:
