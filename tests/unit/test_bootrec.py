@@ -112,3 +112,20 @@ def test_torn_saves_keep_old_or_new():
             st3.save(_rec(7))
             assert st3.load().tag == 7
     assert tried >= 16
+
+
+def test_a_slot_torn_past_its_first_bytes_is_not_taken_for_erased():
+    # the scan finds where the next record goes by looking for all-0xff slots: a slot whose
+    # program tore after leaving its first 40 bytes erased (0xff) is still used, and the
+    # next save goes after it (programming over it would AND old bits into the new record)
+    f, st = _store()
+    st.save(_rec(1))
+    part = f.partition("bootctl")
+    part.write(64 + 40, b"\x00")  # slot 1: one byte programmed deep inside, the rest 0xff
+    st2 = RecordStore(part)
+    assert st2.load().tag == 1
+    st2.save(_rec(2))  # into slot 2, not over the torn slot 1
+    got = bytearray(64)
+    part.read(128, memoryview(got))
+    assert got[:4] != b"\xff\xff\xff\xff"
+    assert RecordStore(part).load().tag == 2

@@ -19,6 +19,7 @@ from port import const
 _MAGIC = const(0x55445231)  # "1RDU" little-endian
 _SIZE = const(64)
 _SECTOR = const(4096)
+_FF32 = b"\xff" * 32  # one erased stretch, what _blank() compares against
 _FMT = "<IIBBBBBBBBIIIII"  # magic seq | active pending trials flags | outcome reason oslot
 #                            event | min_sec over tag psec pver; zeros up to byte 60, then the
 #                            CRC-32 of bytes 0..59 (room to grow without a format change)
@@ -128,7 +129,6 @@ class Log:
         self.size = size
         self.magic = magic
         self._buf = bytearray(size if size > 512 else 512)
-        self._erased = b"\xff" * size
         self._where = None  # (sector index 0/1, slot) of the next append, found by newest()
         self._seq = 0  # highest sequence number seen on flash
 
@@ -148,7 +148,7 @@ class Log:
                 self.part.read(base + chunk, mv)
                 for o in range(0, len(self._buf), size):
                     rec = mv[o : o + size]
-                    if rec[0] == 0xFF and bytes(rec) == self._erased:
+                    if rec[0] == 0xFF and _blank(rec):
                         continue
                     last_used[s] = (chunk + o) // size
                     if _valid(rec, self.magic):
@@ -214,6 +214,15 @@ class RecordStore(Log):
         rec.pack_into(self._rbuf)
         self.append(self._rbuf)
         rec.valid = True
+
+
+def _blank(mv):
+    # every byte 0xff (an erased slot), compared 32 bytes at a time: no per-log copy of the
+    # erased pattern, and no record-sized temporary per slot scanned
+    for o in range(0, len(mv), 32):
+        if bytes(mv[o : o + 32]) != _FF32:
+            return False
+    return True
 
 
 def _valid(mv, magic=_MAGIC):
