@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: MIT
 #
 # The machine decides, its collaborators act: a journal (fota.journal) makes every State and
-# Result durable before anyone can observe it, a slot writer (fota.slots) stores the image, a
+# Result durable before anyone can observe it (one exception: going Idle is reported even when
+# the journal cannot take it, see _set), a slot writer (fota.slots) stores the image, a
 # download factory pulls it, `apply` activates the slot and schedules the reset. The LwM2M
 # objects only map resources onto these methods. A request the current state does not allow
 # raises Refused(code) and changes nothing (allowed() is the one gate, as Anjay's
@@ -155,8 +156,8 @@ class FirmwareUpdate:
                 raise
             # Going Idle (a failed transfer, a cancel, a reset) is reported even when the
             # journal cannot take it (no heap, a flash fault): a Downloading with no transfer
-            # behind it would never end. Until a record is written, a reset resumes the
-            # download from the last one, which is where a device that lost power would be.
+            # behind it would never end. A reset before the next record finds the last one
+            # written (a download resumes), as after a power cut at this moment.
             log.error("fw: journal not written (%r); State %d Result %d reported anyway" % (e, state, result))
         seen = []
         for k in fields:
