@@ -29,7 +29,7 @@ def _is_response(code):
     return code >= 64
 
 
-_MTU = const(1280)  # receive size: 1152 is the RFC's safe size, leave room for options
+_MTU = const(1280)  # largest datagram taken: 1152 is the RFC's safe size, leave room for options
 _DRAIN = const(16)  # datagrams handled per wake-up before timers get their turn
 # Options this stack understands; an unknown critical (odd) one gets 4.02 (RFC 7252 5.4.1).
 KNOWN_OPTIONS = (1, 3, 4, 5, 6, 7, 8, 11, 12, 14, 15, 17, 20, 23, 27, 28, 35, 39, 60, 258)
@@ -92,6 +92,10 @@ class Endpoint:
         self._inflight = []
         self._queue = []
         self._connected = None
+        # Largest datagram this endpoint takes. MicroPython has no recvfrom_into: every
+        # datagram is a fresh allocation of this size, so an endpoint that knows what it
+        # will get (a download asking for blocks of one size) asks the heap for no more.
+        self.rx_size = _MTU
         self.stats = {"rx": 0, "tx": 0, "retransmits": 0, "dups": 0, "malformed": 0, "nomem": 0,
                       "renewed": 0}
         loop.add_reader(sock, self._on_readable)
@@ -245,8 +249,9 @@ class Endpoint:
     # -- receive --------------------------------------------------------------------------
     def _on_readable(self):
         for _ in range(_DRAIN):
+            n = self.rx_size
             try:
-                r = recvfrom(self.sock, _MTU)
+                r = recvfrom(self.sock, n + 1)
             except OSError as e:
                 return self._unreachable(e)
             except MemoryError:
@@ -254,6 +259,11 @@ class Endpoint:
             if r is None:
                 return
             self.stats["rx"] += 1
+            if len(r[0]) > n:
+                # cut short by the receive size: never decode a truncated message
+                self.stats["malformed"] += 1
+                log.warning_once("oversize", "coap: datagram over", n, "bytes from", peer_str(r[1]), "dropped")
+                continue
             self.datagram(r[0], r[1])
 
     def _unreachable(self, e):

@@ -321,3 +321,30 @@ def test_a_peer_that_keeps_answering_other_tokens_cannot_hold_the_exchange():
     assert len(raw.got) == 4, "1 + MAX_RETRANSMIT sends at most"
     assert cli.stats["renewed"] == 3 and got == []  # the timeout, not the peer, ends it
     raw.close(); cli.close()
+
+
+def test_datagram_over_the_receive_size_is_dropped_never_decoded_truncated():
+    # an endpoint that knows what it will get (a download asking for blocks of one size)
+    # receives no more than rx_size; a longer datagram would be cut short by the socket, so
+    # it is dropped whole (counted malformed) and the retransmitted request gets a fitting one
+    from coap.endpoint import Endpoint
+    from port.net import resolve
+
+    loop = Loop()
+    raw = Raw(loop)
+    sock, _ = bind_free()
+    cli = Endpoint(loop, sock, None, fast_params(ack_timeout=100, max_retransmit=4))
+    cli.rx_size = 64
+    got = []
+    cli.request(resolve("127.0.0.1", raw.port), Message(code=C.GET).add(C.URI_PATH, "x"),
+                lambda ex, m: got.append(m and bytes(m.payload)))
+    raw.wait(1)
+    r = decode(raw.got[0])
+    room = 64 - 5 - len(r.token)  # header, token, payload marker: the rest is payload
+    raw.reply(Message(C.ACK, C.CONTENT, r.mid, r.token, b"x" * (room + 1)).encode())
+    raw.wait(2, 2000)  # one byte too long: dropped, the client asks again
+    assert raw.got[1] == raw.got[0] and not got
+    raw.reply(Message(C.ACK, C.CONTENT, r.mid, r.token, b"y" * room).encode())  # exactly 64
+    run(loop, lambda: got)
+    assert got == [b"y" * room] and cli.stats["malformed"] == 1
+    raw.close(); cli.close()
