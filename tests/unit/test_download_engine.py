@@ -72,8 +72,9 @@ def test_memory_error_opening_a_transfer_is_result_3():
 
 def test_coap_blocks_that_find_no_heap_are_result_3_not_a_lost_link():
     # every response of a CoAP pull is dropped for lack of memory (the endpoint reads it
-    # away, see test_coap_endpoint): the pull ends with 3 at the first one, not with 4 after
-    # retransmissions and retries that would starve the same way (minutes at 2 s ACK_TIMEOUT)
+    # away, see test_coap_endpoint), whatever the block size: the pull ends with 3 once
+    # 256-byte blocks found no room either, not with 4 after retransmissions and retries
+    # that would starve the same way (minutes at 2 s ACK_TIMEOUT)
     from coap.endpoint import Endpoint
     from coap.message import Message
     from coaptest import bind_free, fast_params
@@ -111,3 +112,57 @@ def test_no_heap_to_load_the_engine_is_result_3_at_once():
         assert e.result == RESULT_OUT_OF_RAM, e
     finally:
         download._module = real
+
+
+class Fragmented:
+    # a socket on a heap whose largest free hole is `hole` bytes: a receive of more fails
+    def __init__(self, sock, hole):
+        self.sock = sock
+        self.pollable = sock
+        self.hole = hole
+        self.sizes = []
+
+    def recvfrom(self, n):
+        self.sizes.append(n)
+        if n > self.hole:
+            raise MemoryError("memory allocation failed, allocating %d bytes" % n)
+        return self.sock.recvfrom(n)
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+def test_coap_pull_with_no_room_for_1k_blocks_goes_on_with_smaller_ones():
+    # a heap too fragmented for a 1 KiB block's datagram still holds a 512-byte one: the
+    # pull goes on from where it is with half-size blocks on the same endpoint (the server's
+    # ETag and session stay) and delivers the whole file, instead of Result 3
+    from coap.endpoint import Endpoint
+    from coap.message import Message
+    from coaptest import bind_free, fast_params
+    from fota.download import coap as engine_mod
+
+    data = bytes(i * 7 & 0xFF for i in range(3000))
+    loop, seen, got = Loop(), [], bytearray()
+    sock, port = bind_free()
+    srv = Endpoint(loop, sock, lambda req, peer: Message(code=0x45, payload=data), fast_params())
+    real = engine_mod.udp_socket
+    socks = []
+
+    def fragmented(host, port):
+        socks.append(Fragmented(real(host, port), 700))
+        return socks[-1]
+
+    def sink(off, d):
+        assert off == len(got), (off, len(got))
+        got.extend(d)
+
+    engine_mod.udp_socket = fragmented
+    try:
+        e = download.start(loop, "coap://127.0.0.1:%d/fw" % port, sink, on_done=seen.append, ack_ms=2000)
+        assert loop.run_until(lambda: seen, 3000), "waited for retransmissions"
+    finally:
+        engine_mod.udp_socket = real
+    assert e.error is None and bytes(got) == data, e.error
+    assert e.szx == 5 and len(socks) == 1, (e.szx, len(socks))
+    assert socks[0].sizes[0] > 700 and max(socks[0].sizes[1:]) <= 700, socks[0].sizes
+    srv.close()

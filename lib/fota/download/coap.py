@@ -2,8 +2,8 @@
 # connected UDP socket and Endpoint, driven by the shared loop; coaps puts the socket behind
 # DTLS (port.dtls) with the server authenticated like https (secure.tls_context). coap.transfer's
 # BlockPull does the block walk and the ETag check; this engine adds resume from any byte
-# offset, retries with back-off and the Update Result mapping of spec 5.2 (a failed DTLS
-# handshake: 4 at once, with a log line).
+# offset, retries with back-off, smaller blocks when the heap has no room for a datagram, and
+# the Update Result mapping of spec 5.2 (a failed DTLS handshake: 4 at once, with a log line).
 # SPDX-License-Identifier: MIT
 from port import const
 from port import log
@@ -17,6 +17,8 @@ from fota.download import Engine as _Engine
 # private const is inlined by mpy-cross and costs no dict entry or qstr on the device
 # (tests/unit/test_coap_const.py keeps the copies equal to coap.const)
 _NOT_FOUND = const(0x84)  # 4.04
+_MIN_SZX = const(4)  # 256-byte blocks: the smallest this engine falls back to
+_ROOM = const(128)  # receive room for header, token and options around a block's payload
 
 
 class _Stop(Exception):
@@ -72,14 +74,27 @@ class Engine(_Engine):
                 return self._fail(RESULT_OUT_OF_RAM, "dtls: out of memory")
         ep = self._ep = Endpoint(self.loop, sock, None, self.params)
         ep.connect(self._peer)
+        self._walk()
+
+    def _walk(self):
         # Block2 can only start at a block boundary: ask from the block that holds
         # self.offset and drop the bytes before it (the sink already has them).
         bs = 16 << self.szx
+        self._ep.rx_size = bs + _ROOM
         self._from = self.offset - self.offset % bs
         self._skip = self.offset - self._from
-        self._pull = BlockPull(ep, self._peer, self.path, self._block, self._pulled, self._on_head,
+        self._pull = BlockPull(self._ep, self._peer, self.path, self._block, self._pulled, self._on_head,
                                self.szx, self._from, self.etag, None if _is_ip(self.host) else self.host,
                                None, self.query, None, self.block_retries).start()
+
+    def _smaller(self):
+        self._timer = None
+        if self.done:
+            return
+        try:
+            self._walk()
+        except MemoryError:
+            self._fail(RESULT_OUT_OF_RAM, "no memory for a smaller block")
 
     def _on_head(self, size, etag):
         if not self._head(size, etag):
@@ -124,8 +139,16 @@ class Engine(_Engine):
                 return
             return self._sink_failed(e)
         if err == "nomem":
-            # the answer came but found no heap (coap.endpoint read it away): Result 3, not a
-            # lost link that a retry would fail the same way on
+            # the answer came but found no heap (coap.endpoint read it away): not a lost link
+            # that a retry would fail the same way on. A fragmented heap can still hold
+            # smaller datagrams: go on from here with half-size blocks on the same endpoint
+            # (the server's session and ETag stay), down to 256 B; then Result 3.
+            if self.szx > _MIN_SZX:
+                self.szx -= 1
+                log.warning("download: no heap for a block at", self.offset, "- asking for", 16 << self.szx,
+                            "B blocks")
+                self._timer = self.loop.later(0, self._smaller)
+                return
             return self._fail(RESULT_OUT_OF_RAM, "no memory to receive a block")
         if err == "timeout" or err == "reset":
             return self._lost("coap " + err)
