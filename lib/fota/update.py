@@ -304,7 +304,11 @@ class FirmwareUpdate:
                     self._head(self.size, self.etag, None)
                 except FotaError:
                     return  # the failure is the Result now
-            return self._finish()
+            try:
+                self._finish()
+            except FotaError:
+                pass  # likewise (raised for a push, whose Block1 answer carries it)
+            return
         r = result_of(error, RESULT_CONNECTION_LOST)
         if r == RESULT_CONNECTION_LOST and self.uri and self._left > 0:
             # link lost: try again from what is on flash after a pause (anchors 3 item 2)

@@ -335,7 +335,7 @@ def test_T12_integrity_failure_at_end():
     t = _pull(rig)
     t.feed(IMAGE)
     rig.slot.fail_finish = FotaError(5, "signature")
-    raises(FotaError, t.done)
+    t.done()  # the failure is State/Result, not an exception into the engine's report
     assert _sr(rig) == (IDLE, 5) and rig.on_flash()["result"] == 5
 
 
