@@ -3,7 +3,7 @@
 # runs it as a module of a ROMFS image, tools/updraft/romfs.py).
 #   fota_node.py CHIP SLOT pull URI [probe]  -> FirmwareUpdate.write_uri(URI) until State 2
 #   fota_node.py CHIP SLOT push PORT [probe] -> serves /5/0/0 (Object 5 on a registry and a CoAP
-#                                               endpoint, no registration) until State 2
+#                                               endpoint, no registration: fota_push.py) until State 2
 # CHIP: the flash file (provisioned by the host: factory image in app_a); SLOT: the app slot
 # size in bytes; the table is slot_table(SLOT). Trusted keys: module `trusted_keys` on
 # sys.path (env UPDRAFT_KEYS: its directory). The update is the device's: fota.update +
@@ -105,37 +105,11 @@ def main(argv):
         except FotaError as e:
             out("REFUSED", e.result)  # the failure is State/Result now (the object answers 2.04)
     else:
-        from port.net import udp_socket
-        from coap.endpoint import Endpoint, Params
-        from coap.observe import Observers
-        from lwm2m.registry import Registry
-        from lwm2m.notify import Notifier
-        from lwm2m.ops import Ops
-        from lwm2m.objects.firmware import Firmware
+        # the push half lives in its own module: a module's names are interned when it loads,
+        # and a pull must not carry the push's (the 64-bit unix port's 6th qstr pool is 7 KB)
+        import fota_push
 
-        class Slot:
-            # the writer, counting what reaches it (the probe)
-            def __getattr__(self, name):
-                return getattr(writer, name)
-
-            def write(self, off, d):
-                watch(len(d))
-                writer.write(off, d)
-
-        fu = FirmwareUpdate(Journal(flash.partition("journal")), Slot() if probe else writer)
-        reg = Registry()
-        ep = Endpoint(loop, udp_socket("127.0.0.1", int(arg)), None, Params())
-        observers = Observers(ep)
-        notifier = Notifier(reg, observers, None, lambda: (0, None))
-        ops = Ops(reg, observers, notifier)
-        notifier.render = ops.render
-        ops.schedule = lambda fn, ms=100: loop.later(ms, fn)
-        ep.serve(ops)
-        loop.add_ticker(notifier)
-        reg.add(Firmware(fu, [0, 2, 4], slot))
-        mem("ready")
-        out("READY", arg)
-        loop.run_until(lambda: fu.state != 0, 60000)  # the first block arrived
+        fu = fota_push.serve(loop, flash, writer, slot, int(arg), mem, out, watch if probe else None)
         t0 = ticks_us()
     loop.run_until(lambda: fu.state == 2 or (fu.state == 0 and fu.result != 0), 120000)
     us = ticks_diff(ticks_us(), t0)

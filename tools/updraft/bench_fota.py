@@ -28,6 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.dirname(sys.executable)
 MICROPYTHON = os.path.join(BIN, "micropython")
 NODE = os.path.join(ROOT, "tests", "peers", "fota_node.py")
+PUSH = os.path.join(ROOT, "tests", "peers", "fota_push.py")  # the driver's push half
 # what importing a run's modules costs in the heap (module, function and class objects, qstr
 # entries; the bytecode itself stays in the image): run as a module of the image
 CODE_SCRIPT = """
@@ -66,7 +67,8 @@ class Rig:
         with open(code, "w") as f:
             f.write(CODE_SCRIPT)
         self.rom = os.path.join(tmp, "device.romfs")  # lib/, the driver, the trusted keys
-        romfs.build(self.rom, extra=(("fota_node.py", NODE), ("trusted_keys.py", trusted), ("code_cost.py", code)))
+        romfs.build(self.rom, extra=(("fota_node.py", NODE), ("fota_push.py", PUSH), ("trusted_keys.py", trusted),
+                                     ("code_cost.py", code)))
         v1 = board.make_image(tmp, pem, "1.0.0")
         raw = os.path.join(tmp, "v2.raw")
         with open(raw, "wb") as f:  # header + payload = 1 MiB; the TLVs follow
@@ -169,7 +171,7 @@ class Rig:
         # heap the modules cost once imported (objects only: their bytecode stays in the image)
         from updraft import romfs
 
-        modules = [m for m in modules if m != "fota_node"]  # the driver: not device code
+        modules = [m for m in modules if m not in ("fota_node", "fota_push")]  # the driver: not device code
         p = subprocess.run(romfs.argv(self.rom, "code_cost", modules, 1 << 20), cwd=ROOT, env=self.env,
                            capture_output=True, text=True, timeout=30)
         for line in p.stdout.splitlines():
