@@ -260,9 +260,12 @@ class Endpoint:
                 return
             self.stats["rx"] += 1
             if len(r[0]) > n:
-                # cut short by the receive size: never decode a truncated message
+                # cut short by the receive size: never decode a truncated message. On a
+                # download's own socket it was the answer, and asking again gets the same:
+                # its exchanges end now with "oversize"
                 self.stats["malformed"] += 1
                 log.warning_once("oversize", "coap: datagram over", n, "bytes from", peer_str(r[1]), "dropped")
+                self._end_connected("oversize")
                 continue
             self.datagram(r[0], r[1])
 

@@ -166,3 +166,35 @@ def test_coap_pull_with_no_room_for_1k_blocks_goes_on_with_smaller_ones():
     assert e.szx == 5 and len(socks) == 1, (e.szx, len(socks))
     assert socks[0].sizes[0] > 700 and max(socks[0].sizes[1:]) <= 700, socks[0].sizes
     srv.close()
+
+
+def test_coap_server_ignoring_the_smaller_block_size_is_result_3_at_once():
+    # after the fall back for the heap, a server that keeps sending 1 KiB blocks: each is
+    # longer than what this endpoint takes, so the pull ends with 3 at the first one, not
+    # with 4 after retransmissions into the same answer
+    from coap import const as C
+    from coap.message import Message, block_value, decode, split
+    from coaptest import Raw
+    from fota.download import coap as engine_mod
+
+    loop, seen = Loop(), []
+    raw = Raw(loop)
+    real = engine_mod.udp_socket
+    engine_mod.udp_socket = lambda host, port: Fragmented(real(host, port), 700)
+    try:
+        e = download.start(loop, "coap://127.0.0.1:%d/fw" % raw.port, lambda off, d: None, on_done=seen.append,
+                           ack_ms=2000)
+        asked = []
+        while not seen and len(raw.got) < 4:
+            raw.wait(len(raw.got) + 1, 1000)
+            r = decode(raw.got[-1])
+            asked.append(split(r.opt_uint(C.BLOCK2))[2])
+            raw.reply(Message(C.ACK, C.CONTENT, r.mid, r.token, bytes(1024)).add(C.BLOCK2, block_value(0, 1, 6))
+                      .encode())
+            loop.run_until(lambda: seen, 100)
+        assert loop.run_until(lambda: seen, 1000)
+    finally:
+        engine_mod.udp_socket = real
+        raw.close()
+    assert asked == [6, 5], asked
+    assert e.error is not None and e.error.result == RESULT_OUT_OF_RAM, e.error

@@ -150,6 +150,12 @@ class Engine(_Engine):
                 self._timer = self.loop.later(0, self._smaller)
                 return
             return self._fail(RESULT_OUT_OF_RAM, "no memory to receive a block")
+        if err == "oversize":
+            # a block longer than asked for (RFC 7959 lets a server pick a smaller size, not
+            # a larger one): after falling back for the heap that is 3, otherwise a broken
+            # server (4); the endpoint dropped it, as the next one would be
+            return self._fail(RESULT_OUT_OF_RAM if self.szx < 6 else RESULT_CONNECTION_LOST,
+                              "server sends blocks over %d B" % (16 << self.szx))
         if err == "timeout" or err == "reset":
             return self._lost("coap " + err)
         self._fail(RESULT_CONNECTION_LOST, "coap " + str(err))
