@@ -17,6 +17,7 @@ from fota.download import Engine as _Engine
 # private const is inlined by mpy-cross and costs no dict entry or qstr on the device
 # (tests/unit/test_coap_const.py keeps the copies equal to coap.const)
 _NOT_FOUND = const(0x84)  # 4.04
+_MAX_SZX = const(6)  # 1024-byte blocks, the largest CoAP over UDP has
 _MIN_SZX = const(4)  # 256-byte blocks: the smallest this engine falls back to
 _ROOM = const(128)  # receive room for header, token and options around a block's payload
 
@@ -32,7 +33,7 @@ def _is_ip(host):
 
 class Engine(_Engine):
     def __init__(self, loop, uri, parts, sink, offset=0, etag=None, on_head=None, on_done=None,
-                 on_progress=None, ack_ms=2000, max_retransmit=4, szx=6, block_retries=2, **kw):
+                 on_progress=None, ack_ms=2000, max_retransmit=4, szx=_MAX_SZX, block_retries=2, **kw):
         super().__init__(loop, uri, parts, sink, offset, etag, on_head, on_done, on_progress, **kw)
         self.params = Params(ack_timeout=ack_ms, max_retransmit=max_retransmit)
         self.szx = szx
@@ -152,9 +153,10 @@ class Engine(_Engine):
             return self._fail(RESULT_OUT_OF_RAM, "no memory to receive a block")
         if err == "oversize":
             # a block longer than asked for (RFC 7959 lets a server pick a smaller size, not
-            # a larger one): after falling back for the heap that is 3, otherwise a broken
-            # server (4); the endpoint dropped it, as the next one would be
-            return self._fail(RESULT_OUT_OF_RAM if self.szx < 6 else RESULT_CONNECTION_LOST,
+            # a larger one; the endpoint dropped it, as it would the next): where this device
+            # asked for less than the largest (its heap, or its tuning) that is 3, otherwise
+            # a broken server (4)
+            return self._fail(RESULT_OUT_OF_RAM if self.szx < _MAX_SZX else RESULT_CONNECTION_LOST,
                               "server sends blocks over %d B" % (16 << self.szx))
         if err == "timeout" or err == "reset":
             return self._lost("coap " + err)
