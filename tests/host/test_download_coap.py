@@ -1,6 +1,7 @@
 # fota.download coap:// engine on CPython and MicroPython: 1 MiB from libcoap's coap-server,
 # resume with the ETag from an aiocoap file server (stable ETag), ETag change -> restart,
-# 4.04 -> 7, offline -> 4 (short CoAP timers), on_head refusal -> 2 with nothing written.
+# 4.04 -> 7, offline -> 4 (short CoAP timers), on_head refusal -> 2 with nothing written,
+# smaller blocks when the heap has no room for a 1 KiB one.
 # libcoap 4.3.1 gives every new transfer a new ETag (a counter), so a resume against it
 # is always told to restart: correct behaviour for a client, shown below.
 import time
@@ -49,6 +50,17 @@ def test_full_pull_from_libcoap(libcoap, image, runtime):
     assert (r["result"], r["bytes"], r["sha"]) == (0, SIZE, sha(image)), r["out"]
     assert r["head"][0] == SIZE  # Size2 on block 0
     assert r["etag"] != "-" and r["attempts"] == 1
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_heap_without_room_for_1k_blocks_pulls_with_smaller_ones(libcoap, files, image, runtime):
+    # a heap whose largest hole cannot take a 1 KiB block's datagram (600 B): the pull goes
+    # on with 256 B blocks (512 B ones need 641 B) on the same connection (one attempt: the
+    # server's session and ETag stay) from both servers, byte-identical
+    for uri in (libcoap.uri("fw"), files.url("fw")):
+        r = fetch(runtime, uri, hole=600, log=30)
+        assert (r["result"], r["bytes"], r["sha"]) == (0, SIZE, sha(image)), r["out"]
+        assert "asking for 256 B blocks" in r["out"] and r["attempts"] == 1, r["out"]
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -3,7 +3,8 @@
 # keys: offset, etag (hex), out (file the bytes are written to at their offsets; a resume
 # opens it r+b), stop (cancel once this many bytes arrived: a "killed" download),
 # maxsize (on_head refuses a larger package with Result 2), log (port.log level), ca (the
-# trust-anchor file for https), and any other engine tuning (retries, backoff_ms,
+# trust-anchor file for https), hole (CoAP: a heap whose largest free block is this many
+# bytes: a datagram receive asking for more fails, coaptest.Fragmented), and any other engine tuning (retries, backoff_ms,
 # timeout_ms, bufsize, redirects, ack_ms, max_retransmit, block_retries, szx, bert,
 # tls_insecure) as integers.
 # Prints "HEAD <size|-> <etag hex|->" when on_head runs, then
@@ -48,6 +49,14 @@ def main(argv):
     stop = int(opts.pop("stop", "0"))
     maxsize = int(opts.pop("maxsize", "0"))
     log.set_level(int(opts.pop("log", "40")))
+    hole = int(opts.pop("hole", "0"))
+    if hole:
+        sys.path.append("tests/unit")
+        from coaptest import Fragmented
+        from fota.download import coap as engine
+
+        real = engine.udp_socket
+        engine.udp_socket = lambda host, port: Fragmented(real(host, port), hole)
     tuning = {}
     for k in opts:
         tuning[k] = opts[k] if k == "ca" else int(opts[k])

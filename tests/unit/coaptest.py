@@ -64,6 +64,24 @@ class Raw:
         self.sock.close()
 
 
+class Fragmented:
+    # a socket on a heap whose largest free hole is `hole` bytes: a receive of more fails
+    def __init__(self, sock, hole):
+        self.sock = sock
+        self.pollable = sock
+        self.hole = hole
+        self.sizes = []
+
+    def recvfrom(self, n):
+        self.sizes.append(n)
+        if n > self.hole:
+            raise MemoryError("memory allocation failed, allocating %d bytes" % n)
+        return self.sock.recvfrom(n)
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
 def run(loop, cond, ms=3000):
     ok = loop.run_until(cond, ms)
     assert ok, "timed out"

@@ -114,31 +114,13 @@ def test_no_heap_to_load_the_engine_is_result_3_at_once():
         download._module = real
 
 
-class Fragmented:
-    # a socket on a heap whose largest free hole is `hole` bytes: a receive of more fails
-    def __init__(self, sock, hole):
-        self.sock = sock
-        self.pollable = sock
-        self.hole = hole
-        self.sizes = []
-
-    def recvfrom(self, n):
-        self.sizes.append(n)
-        if n > self.hole:
-            raise MemoryError("memory allocation failed, allocating %d bytes" % n)
-        return self.sock.recvfrom(n)
-
-    def __getattr__(self, name):
-        return getattr(self.sock, name)
-
-
 def test_coap_pull_with_no_room_for_1k_blocks_goes_on_with_smaller_ones():
     # a heap too fragmented for a 1 KiB block's datagram still holds a 512-byte one: the
     # pull goes on from where it is with half-size blocks on the same endpoint (the server's
     # ETag and session stay) and delivers the whole file, instead of Result 3
     from coap.endpoint import Endpoint
     from coap.message import Message
-    from coaptest import bind_free, fast_params
+    from coaptest import Fragmented, bind_free, fast_params
     from fota.download import coap as engine_mod
 
     data = bytes(i * 7 & 0xFF for i in range(3000))
@@ -174,7 +156,7 @@ def test_coap_server_ignoring_the_smaller_block_size_is_result_3_at_once():
     # with 4 after retransmissions into the same answer
     from coap import const as C
     from coap.message import Message, block_value, decode, split
-    from coaptest import Raw
+    from coaptest import Fragmented, Raw
     from fota.download import coap as engine_mod
 
     loop, seen = Loop(), []
