@@ -24,6 +24,9 @@ _IDLE = const(0)
 _DLING = const(1)
 _DLED = const(2)
 _UPD = const(3)
+# A push whose blocks stop coming is given up after EXCHANGE_LIFETIME (RFC 7252 4.8.2, 247 s):
+# by then the server has long stopped retransmitting its last block (MAX_TRANSMIT_WAIT 93 s)
+_PUSH_TIMEOUT = const(247)
 OK = const(0)
 BAD_REQUEST = const(0x80)  # CoAP 4.00
 NOT_ALLOWED = const(0x85)  # CoAP 4.05
@@ -104,9 +107,11 @@ class FirmwareUpdate:
     # defer(severity, max_defer) -> True to postpone an Update (T15); v11: object 5 v1.1 or
     # /33629 rules (Cancel, results 10/11, failed update after reboot -> Idle);
     # retries/backoff: a pull that lost its link restarts from the committed offset this many
-    # times (backoff, 2*backoff, ... seconds, driven by poll()) before Result 4.
+    # times (backoff, 2*backoff, ... seconds, driven by poll()) before Result 4;
+    # push_timeout: seconds without a block after which a push is given up (T11, Result 4).
     def __init__(self, journal, slot, start_download=None, apply=None, clock=None,
-                 on_change=None, defer=None, v11=True, component="", retries=2, backoff=2):
+                 on_change=None, defer=None, v11=True, component="", retries=2, backoff=2,
+                 push_timeout=_PUSH_TIMEOUT):
         self.journal = journal
         self.slot = slot
         self.start_download = start_download
@@ -118,12 +123,14 @@ class FirmwareUpdate:
         self.component = component
         self.retries = retries
         self.backoff = backoff
+        self.push_timeout = push_timeout
         self.severity = 1  # /5/0/11 (0 critical, 1 mandatory, 2 optional)
         self.max_defer = 0  # /5/0/13 seconds; 0: no deferral
         self.deferred_at = None
         self.received = 0  # bytes taken by the slot writer (progress; may be buffered)
         self._dl = None  # running pull handle
         self._push = False  # a push transfer is running
+        self._push_at = 0  # clock() at its last block
         self._opened = False
         self._gen = 0  # bumped per transfer: callbacks of an older one are ignored
         self._resume_at = 0
@@ -337,6 +344,7 @@ class FirmwareUpdate:
             self._set(_IDLE, self._idle_result(result_of(e, RESULT_NOT_ENOUGH_SPACE)))
             raise FotaError(self.result, "package refused")
         self._push = True
+        self._push_at = self.clock()
         self._opened = True
         self.received = 0
         self._begin("", size)  # T4
@@ -345,6 +353,7 @@ class FirmwareUpdate:
         self._check("package_more")
         if not self._push:
             raise Refused(BAD_REQUEST, "a pull is running")
+        self._push_at = self.clock()
         self._data(offset, data)
 
     def write_package_end(self):
@@ -492,8 +501,12 @@ class FirmwareUpdate:
             self._fail_download(e.result)
 
     def poll(self):
-        # deadlines: a link-loss retry, a deferral that ran out (T16 by Max Defer Period)
+        # deadlines: a link-loss retry, a push whose server went silent (T11), a deferral
+        # that ran out (T16 by Max Defer Period)
         now = self.clock()
+        if self._push and self.state == _DLING and now - self._push_at >= self.push_timeout:
+            log.warning("fw: no block of the push for", now - self._push_at, "s: giving it up")
+            self._fail_download(RESULT_CONNECTION_LOST)
         if self._retry_at is not None and now >= self._retry_at and self.state == _DLING:
             self._retry_at = None
             self._restart_pull()

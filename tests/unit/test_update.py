@@ -330,6 +330,36 @@ def test_T11_link_lost():
     assert _sr(rig) == (IDLE, 4)
 
 
+def test_T11_push_whose_server_went_silent():
+    # a Block1 push whose blocks stop coming: given up after push_timeout (EXCHANGE_LIFETIME
+    # by default), never a Downloading that lasts until the next reboot
+    rig = Rig()
+    fu = rig.fu
+    assert fu.push_timeout == 247
+    fu.write_package_begin(len(IMAGE))
+    fu.write_package(0, IMAGE[:1024])
+    rig.clock.t += 200
+    fu.write_package(1024, IMAGE[1024:2048])  # a block renews the deadline
+    rig.clock.t += 246
+    fu.poll()
+    assert _sr(rig) == (DLING, 0) and rig.slot.aborts == 0
+    rig.clock.t += 1
+    fu.poll()
+    assert _sr(rig) == (IDLE, 4) and rig.slot.aborts == 1 and rig.on_flash()["result"] == 4
+    _refused(rig, BAD_REQUEST, fu.write_package, 2048, IMAGE[2048:3072])  # a late block
+    fu.write_package_begin(len(IMAGE))  # a new push starts over
+    assert _sr(rig) == (DLING, 0)
+
+
+def test_a_pull_never_times_out_as_a_push():
+    rig = Rig()
+    t = _pull(rig)
+    t.feed(IMAGE[:4096])
+    rig.clock.t += 10000
+    rig.fu.poll()
+    assert _sr(rig) == (DLING, 0)
+
+
 def test_T12_integrity_failure_at_end():
     rig = Rig()
     t = _pull(rig)
