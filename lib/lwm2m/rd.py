@@ -100,15 +100,20 @@ class Registration:
     def _register(self):
         self._cancel_timer()
         self._set(REGISTERING)
-        m = Message(code=C.POST, payload=self.payload())
-        m.add(C.URI_PATH, "rd").add(C.CONTENT_FORMAT, formats.LINK)
-        m.add(C.URI_QUERY, "ep=" + self.name)
-        m.add(C.URI_QUERY, "lt=%d" % self.lifetime)
-        m.add(C.URI_QUERY, "lwm2m=" + self.version)
-        m.add(C.URI_QUERY, "b=" + self.binding)
+        try:
+            m = Message(code=C.POST, payload=self.payload())
+            m.add(C.URI_PATH, "rd").add(C.CONTENT_FORMAT, formats.LINK)
+            m.add(C.URI_QUERY, "ep=" + self.name)
+            m.add(C.URI_QUERY, "lt=%d" % self.lifetime)
+            m.add(C.URI_QUERY, "lwm2m=" + self.version)
+            m.add(C.URI_QUERY, "b=" + self.binding)
+            self.ep.request(self.peer, m, self._registered)
+        except MemoryError:
+            # no heap for the message or its exchange: a failed attempt like a lost one,
+            # never an exception out of start() or a registration stuck in Registering
+            return self._retry("register: out of memory")
         self._dirty = self._params = False
         self._busy = True
-        self.ep.request(self.peer, m, self._registered)
 
     def _registered(self, ex, resp):
         self._busy = False
@@ -147,17 +152,24 @@ class Registration:
         if self.state != REGISTERED:
             return
         self._set(UPDATING)
-        m = Message(code=C.POST)
-        for seg in self.location:
-            m.add(C.URI_PATH, seg)
-        if self._params:
-            m.add(C.URI_QUERY, "lt=%d" % self.lifetime).add(C.URI_QUERY, "b=" + self.binding)
-        if self._dirty:
-            m.payload = self.payload()
-            m.add(C.CONTENT_FORMAT, formats.LINK)
+        try:
+            m = Message(code=C.POST)
+            for seg in self.location:
+                m.add(C.URI_PATH, seg)
+            if self._params:
+                m.add(C.URI_QUERY, "lt=%d" % self.lifetime).add(C.URI_QUERY, "b=" + self.binding)
+            if self._dirty:
+                m.payload = self.payload()
+                m.add(C.CONTENT_FORMAT, formats.LINK)
+            self.ep.request(self.peer, m, self._updated)
+        except MemoryError:
+            # likewise; the registration stands until its lifetime, so the Update (with
+            # whatever it was to carry) is tried again after the retry period
+            log.warning("rd: update: out of memory - trying again in", self.retry_s, "s")
+            self._set(REGISTERED)
+            return self._later(self.retry_s, self._update)
         self._dirty = self._params = False
         self._busy = True
-        self.ep.request(self.peer, m, self._updated)
 
     def _updated(self, ex, resp):
         self._busy = False

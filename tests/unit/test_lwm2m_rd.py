@@ -113,3 +113,42 @@ def test_deregister():
     rd.deregister(lambda: done.append(1))
     run(loop, lambda: done)
     assert d.log[-1][:2] == (C.DELETE, ("rd", "7")) and rd.state == "deregistered"
+
+
+class Starving:
+    # the client endpoint with no heap for the next `n` requests (MicroPython's MemoryError
+    # from the exchange buffer or the message)
+    def __init__(self, ep, n):
+        self.ep = ep
+        self.n = n
+
+    def request(self, *a, **kw):
+        if self.n:
+            self.n -= 1
+            raise MemoryError("memory allocation failed, allocating 1280 bytes")
+        return self.ep.request(*a, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self.ep, name)
+
+
+def test_register_without_heap_is_retried_never_raised():
+    # start() on a full heap: not an exception out of the client (main.py would die), not a
+    # registration stuck in Registering: a failed attempt, retried with back-off
+    loop, d, rd = setup(retry_s=0.05)
+    rd.ep = Starving(rd.ep, 2)
+    rd.start()
+    assert rd.state == "idle" and rd.attempts == 1 and d.log == []
+    run(loop, lambda: rd.state == "registered")
+    assert rd.attempts == 0 and rd.ep.n == 0 and len(d.log) == 1
+
+
+def test_update_without_heap_is_tried_again_and_keeps_what_it_carries():
+    loop, d, rd = setup(retry_s=0.05)
+    rd.start()
+    run(loop, lambda: rd.state == "registered")
+    rd.ep = Starving(rd.ep, 1)
+    rd.update(objects=True)
+    assert rd.state == "registered" and len(d.log) == 1  # not stuck in Updating
+    run(loop, lambda: len(d.log) == 2 and rd.state == "registered")
+    assert d.log[1][0] == C.POST and d.log[1][3] != b"", "the retried Update carries the links"
