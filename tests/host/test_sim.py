@@ -109,3 +109,42 @@ def test_provisioning_file(tmp_path):
     with open(os.path.join(st, "config.json"), "w") as f:
         f.write("{nope")
     assert sim.provision(st, "dev3", None)["servers"][0]["lifetime"] == 60
+
+
+FAILING_AGENT = """\
+import os
+d = os.getenv("UPDRAFT_STATE")
+
+
+def run():
+    n = int(open(d + "/boots").read())
+    print("agent", n)
+    if n < 2:
+        raise MemoryError("memory allocation failed, allocating 1280 bytes")
+    raise SystemExit(3)
+"""
+
+
+@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+def test_main_resets_when_the_agent_dies(tmp_path, runtime):
+    # the real main.py over an agent that raises at start-up (a full heap): the board resets
+    # through boot.py instead of stopping for good (on a board: idling in the REPL)
+    if runtime == "micropython":
+        require("micropython")
+    root = tmp_path / "board"
+    lib = root / "lib"
+    lib.mkdir(parents=True)
+    (root / "boot.py").write_text(BOOT)
+    with open(os.path.join(ROOT, "main.py")) as f:
+        (root / "main.py").write_text(f.read())
+    os.symlink(os.path.join(ROOT, "lib", "port"), lib / "port")
+    (lib / "agent.py").write_text(FAILING_AGENT)
+    p = run_sim(str(root), str(tmp_path / "st"), "--runtime", runtime, "--endpoint", "b1")
+    try:
+        p.expect("agent 1", 20)
+        p.expect("main: agent stopped: MemoryError", 10)
+        p.expect("sim: board reset", 15)
+        p.expect("agent 2", 20)
+        p.expect("sim: board exited with code 3", 10)
+    finally:
+        p.stop()
