@@ -228,6 +228,12 @@ def _fota_push():
     return bench_fota.push()
 
 
+def _device_pull():
+    from updraft import bench_device
+
+    return bench_device.run()
+
+
 def _image_verify():
     try:
         from updraft import bench_image
@@ -244,6 +250,7 @@ SECTIONS = (
     ("download_1mib", _downloads),
     ("fota_pull_1mib", _fota_pull),
     ("fota_push_1mib", _fota_push),
+    ("device_pull_heap", _device_pull),
 )
 
 
