@@ -60,11 +60,6 @@ SIZE1 = const(60)
 NO_RESPONSE = const(258)
 
 
-def code_str(code):
-    # "2.05" style, for logs and test messages
-    return "%d.%02d" % (code >> 5, code & 31)
-
-
 def is_request(code):
     return 1 <= code <= 31
 

@@ -441,6 +441,11 @@ def decode(data, msg=None):
     return msg
 
 
+def code_str(code):
+    # "2.05" style, for logs and test messages
+    return "%d.%02d" % (code >> 5, code & 31)
+
+
 def block_value(num, more, szx):
     # a Block1/Block2 option value (RFC 7959 2.2)
     return (num << 4) | (8 if more else 0) | szx

@@ -4,8 +4,12 @@
 # SPDX-License-Identifier: MIT
 from port import const, ticks_ms, ticks_diff
 from port import log
-from coap.const import OBSERVE
 from coap import block
+
+# CoAP numbers as private constants (coap.const has them all, with their RFC names): a
+# private const is inlined by mpy-cross and costs no dict entry or qstr on the device
+# (tests/unit/test_coap_const.py keeps the copies equal to coap.const)
+_OBSERVE = const(6)
 
 _DAY_MS = const(86400000)
 _SEQ_MASK = const(0xFFFFFF)
@@ -32,7 +36,7 @@ class Observers:
     def register(self, req, peer, key, info=None):
         # Call from a GET handler. Returns the Observe value to put in the 2.05 response,
         # or None when the request does not (or can no longer) observe.
-        obs = req.opt_uint(OBSERVE)
+        obs = req.opt_uint(_OBSERVE)
         if obs == 1:
             self.cancel(peer, req.token)
             return None
@@ -69,7 +73,7 @@ class Observers:
         # Send resp (a 2.05 Message, or an error that ends the observation) to observer o.
         o.seq = (o.seq + 1) & _SEQ_MASK
         if resp.code >> 5 == 2:
-            resp.set(OBSERVE, o.seq)
+            resp.set(_OBSERVE, o.seq)
         else:
             self.items.remove(o)  # RFC 7641 3.2: an error response ends it
         now = ticks_ms()

@@ -5,13 +5,34 @@
 # SPDX-License-Identifier: MIT
 from port import const
 from port import log
-from coap import const as C
-from coap.message import Message
+from coap.message import Message, code_str
 from coap.block import Block1Receiver
 from lwm2m import formats
 from lwm2m.formats import FormatError, link
 from lwm2m.obj import LwError, M
 from lwm2m.registry import parse_execute_args
+
+# CoAP numbers as private constants (coap.const has them all, with their RFC names): a
+# private const is inlined by mpy-cross and costs no dict entry or qstr on the device
+# (tests/unit/test_coap_const.py keeps the copies equal to coap.const)
+_ACCEPT = const(17)
+_BAD_REQUEST = const(0x80)  # 4.00
+_BLOCK1 = const(27)
+_CHANGED = const(0x44)  # 2.04
+_CONTENT = const(0x45)  # 2.05
+_CONTENT_FORMAT = const(12)
+_CREATED = const(0x41)  # 2.01
+_DELETE = const(4)
+_DELETED = const(0x42)  # 2.02
+_GET = const(1)
+_LOCATION_PATH = const(8)
+_METHOD_NOT_ALLOWED = const(0x85)  # 4.05
+_NOT_ACCEPTABLE = const(0x86)  # 4.06
+_NOT_FOUND = const(0x84)  # 4.04
+_OBSERVE = const(6)
+_POST = const(2)
+_PUT = const(3)
+_UNSUPPORTED_CONTENT_FORMAT = const(0x8F)  # 4.15
 
 _SMALL_WRITE = const(4096)  # block-wise writes to ordinary resources are assembled up to this
 
@@ -28,43 +49,43 @@ class Ops:
         try:
             path = _parse_path(req.path())
             if path is None:
-                return Message(code=C.NOT_FOUND)
+                return Message(code=_NOT_FOUND)
             code = req.code
-            if code == C.GET:
+            if code == _GET:
                 return self._get(req, peer, path)
-            if code == C.PUT:
+            if code == _PUT:
                 return self._put(req, peer, path)
-            if code == C.POST:
+            if code == _POST:
                 return self._post(req, peer, path)
-            if code == C.DELETE:
+            if code == _DELETE:
                 self.reg.delete(path)
-                return Message(code=C.DELETED)
-            return Message(code=C.METHOD_NOT_ALLOWED)
+                return Message(code=_DELETED)
+            return Message(code=_METHOD_NOT_ALLOWED)
         except LwError as e:
             if e.why:
-                log.info("lwm2m:", C.code_str(e.code), e.why)
+                log.info("lwm2m:", code_str(e.code), e.why)
             return Message(code=e.code)
         except FormatError as e:
             log.warning("lwm2m: bad payload:", e)
-            return Message(code=C.BAD_REQUEST)
+            return Message(code=_BAD_REQUEST)
 
     # -- GET: Read, Discover, Observe ---------------------------------------------------
     def _get(self, req, peer, path):
-        accept = req.opt_uint(C.ACCEPT)
-        obs = req.opt_uint(C.OBSERVE)
+        accept = req.opt_uint(_ACCEPT)
+        obs = req.opt_uint(_OBSERVE)
         if accept == formats.LINK:
             if obs is not None:
-                return Message(code=C.METHOD_NOT_ALLOWED)
+                return Message(code=_METHOD_NOT_ALLOWED)
             links = self.reg.discover_links(path, self.notifier.attrs_of)
-            return Message(code=C.CONTENT, payload=link.encode(links)).add(C.CONTENT_FORMAT, formats.LINK)
+            return Message(code=_CONTENT, payload=link.encode(links)).add(_CONTENT_FORMAT, formats.LINK)
         records = self.reg.read(path)
         cf, payload = self.encode(path, records, accept)
-        m = Message(code=C.CONTENT, payload=payload).add(C.CONTENT_FORMAT, cf)
+        m = Message(code=_CONTENT, payload=payload).add(_CONTENT_FORMAT, cf)
         if obs is not None:
             w = self.notifier.watch(path, cf, records, payload) if obs == 0 else None
             seq = self.obs.register(req, peer, path, w)
             if seq is not None:
-                m.add(C.OBSERVE, seq)
+                m.add(_OBSERVE, seq)
         return m
 
     def encode(self, path, records, accept):
@@ -78,13 +99,13 @@ class Ops:
                 accept = formats.LWM2M_TLV
         codec = formats.codec(accept)
         if codec is None or accept == formats.LINK:
-            raise LwError(C.NOT_ACCEPTABLE, "format %d not offered" % accept)
+            raise LwError(_NOT_ACCEPTABLE, "format %d not offered" % accept)
         if codec.SINGLE and (len(path) < 3 or len(records) != 1 or len(records[0][0]) != len(path)):
-            raise LwError(C.NOT_ACCEPTABLE, "single-value format for many values")
+            raise LwError(_NOT_ACCEPTABLE, "single-value format for many values")
         try:
             return accept, codec.encode(records, path, kind)
         except FormatError as e:
-            raise LwError(C.NOT_ACCEPTABLE, str(e))
+            raise LwError(_NOT_ACCEPTABLE, str(e))
 
     def render(self, path, cf):
         # A notification's body (lwm2m/notify.py): (code, payload, numeric value or None)
@@ -93,31 +114,31 @@ class Ops:
         v = records[0][1] if len(records) == 1 else None
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             v = None
-        return C.CONTENT, payload, v
+        return _CONTENT, payload, v
 
     # -- PUT: Write (replace) or Write-Attributes -------------------------------------
     def _put(self, req, peer, path):
-        cf = req.opt_uint(C.CONTENT_FORMAT)
-        if cf is None and not req.has(C.BLOCK1):
+        cf = req.opt_uint(_CONTENT_FORMAT)
+        if cf is None and not req.has(_BLOCK1):
             # no payload format: Write-Attributes (LwM2M 1.1 6.3.6)
             self.notifier.write_attributes(path, req.query())
-            return Message(code=C.CHANGED)
+            return Message(code=_CHANGED)
         return self._write(req, peer, path, cf, True)
 
     def _write(self, req, peer, path, cf, replace):
         if len(path) < 2:
-            raise LwError(C.METHOD_NOT_ALLOWED, "write on an object")
+            raise LwError(_METHOD_NOT_ALLOWED, "write on an object")
         codec = formats.codec(cf) if cf is not None else None
         if codec is None or cf == formats.LINK:
-            raise LwError(C.UNSUPPORTED_CONTENT_FORMAT, "content format %s" % cf)
+            raise LwError(_UNSUPPORTED_CONTENT_FORMAT, "content format %s" % cf)
         stream = self._stream(path, cf)
         if stream is not None:
             return stream.handle(req, peer)
-        if req.has(C.BLOCK1):
+        if req.has(_BLOCK1):
             return self._block_write(req, peer, path, codec, replace)
         records = codec.decode(req.payload, path, self.reg.kind)
         self.reg.write(path, records, replace)
-        return Message(code=C.CHANGED)
+        return Message(code=_CHANGED)
 
     def _stream(self, path, cf):
         # An object may take a resource's body as a stream (the firmware Package): it
@@ -133,7 +154,7 @@ class Ops:
         if rx is None:
             rx = self._rx[path] = Block1Receiver(_Buffer(), _SMALL_WRITE)
         resp = rx.handle(req, peer)
-        if rx.complete and resp.code == C.CHANGED:
+        if rx.complete and resp.code == _CHANGED:
             del self._rx[path]
             records = codec.decode(bytes(rx.sink.data), path, self.reg.kind)
             self.reg.write(path, records, replace)
@@ -144,23 +165,23 @@ class Ops:
     # -- POST: Execute, partial update, Create ----------------------------------------
     def _post(self, req, peer, path):
         if len(path) == 1:
-            cf = req.opt_uint(C.CONTENT_FORMAT)
+            cf = req.opt_uint(_CONTENT_FORMAT)
             codec = formats.codec(formats.LWM2M_TLV if cf is None else cf)
             if codec is None:
-                raise LwError(C.UNSUPPORTED_CONTENT_FORMAT, "content format %s" % cf)
+                raise LwError(_UNSUPPORTED_CONTENT_FORMAT, "content format %s" % cf)
             records = codec.decode(req.payload, path, self.reg.kind) if req.payload else []
             iid = self.reg.create(path, records)
-            return Message(code=C.CREATED).add(C.LOCATION_PATH, str(path[0])).add(C.LOCATION_PATH, str(iid))
+            return Message(code=_CREATED).add(_LOCATION_PATH, str(path[0])).add(_LOCATION_PATH, str(iid))
         if len(path) == 3 and self.reg.flags(path) & 4:
             try:
                 args = parse_execute_args(bytes(req.payload).decode())
             except UnicodeError:
-                raise LwError(C.BAD_REQUEST, "execute arguments not text")
+                raise LwError(_BAD_REQUEST, "execute arguments not text")
             self.reg.execute(path, args)
-            return Message(code=C.CHANGED)
+            return Message(code=_CHANGED)
         if len(path) == 3 and self.reg.flags(path) & M == 0:
-            raise LwError(C.METHOD_NOT_ALLOWED, "resource not executable")
-        return self._write(req, peer, path, req.opt_uint(C.CONTENT_FORMAT), False)
+            raise LwError(_METHOD_NOT_ALLOWED, "resource not executable")
+        return self._write(req, peer, path, req.opt_uint(_CONTENT_FORMAT), False)
 
 
 class _Buffer:

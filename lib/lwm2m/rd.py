@@ -5,10 +5,21 @@
 # SPDX-License-Identifier: MIT
 from port import const
 from port import log
-from coap import const as C
-from coap.message import Message
+from coap.message import Message, code_str
 from lwm2m import formats
 from lwm2m.formats import link
+
+# CoAP numbers as private constants (coap.const has them all, with their RFC names): a
+# private const is inlined by mpy-cross and costs no dict entry or qstr on the device
+# (tests/unit/test_coap_const.py keeps the copies equal to coap.const)
+_CHANGED = const(0x44)  # 2.04
+_CONTENT_FORMAT = const(12)
+_CREATED = const(0x41)  # 2.01
+_DELETE = const(4)
+_LOCATION_PATH = const(8)
+_POST = const(2)
+_URI_PATH = const(11)
+_URI_QUERY = const(15)
 
 IDLE = "idle"
 REGISTERING = "registering"
@@ -64,9 +75,9 @@ class Registration:
                 done()
             return
         self._set(DEREGISTERING)
-        m = Message(code=C.DELETE)
+        m = Message(code=_DELETE)
         for seg in self.location:
-            m.add(C.URI_PATH, seg)
+            m.add(_URI_PATH, seg)
 
         def fin(ex, resp):
             self.location = []
@@ -101,12 +112,12 @@ class Registration:
         self._cancel_timer()
         self._set(REGISTERING)
         try:
-            m = Message(code=C.POST, payload=self.payload())
-            m.add(C.URI_PATH, "rd").add(C.CONTENT_FORMAT, formats.LINK)
-            m.add(C.URI_QUERY, "ep=" + self.name)
-            m.add(C.URI_QUERY, "lt=%d" % self.lifetime)
-            m.add(C.URI_QUERY, "lwm2m=" + self.version)
-            m.add(C.URI_QUERY, "b=" + self.binding)
+            m = Message(code=_POST, payload=self.payload())
+            m.add(_URI_PATH, "rd").add(_CONTENT_FORMAT, formats.LINK)
+            m.add(_URI_QUERY, "ep=" + self.name)
+            m.add(_URI_QUERY, "lt=%d" % self.lifetime)
+            m.add(_URI_QUERY, "lwm2m=" + self.version)
+            m.add(_URI_QUERY, "b=" + self.binding)
             self.ep.request(self.peer, m, self._registered)
         except MemoryError:
             # no heap for the message or its exchange: a failed attempt like a lost one,
@@ -117,8 +128,8 @@ class Registration:
 
     def _registered(self, ex, resp):
         self._busy = False
-        if resp is not None and resp.code == C.CREATED:
-            loc = resp.opt_all(C.LOCATION_PATH)
+        if resp is not None and resp.code == _CREATED:
+            loc = resp.opt_all(_LOCATION_PATH)
             if loc:
                 self.location = loc  # echoed exactly (lwm2m-node-lib sends one segment)
                 self.attempts = 0
@@ -127,7 +138,7 @@ class Registration:
                 self._set(REGISTERED)
                 self._schedule_update()
                 return
-        why = ex.error if resp is None else C.code_str(resp.code)
+        why = ex.error if resp is None else code_str(resp.code)
         self._retry("register failed: %s" % why)
 
     def _retry(self, why):
@@ -153,14 +164,14 @@ class Registration:
             return
         self._set(UPDATING)
         try:
-            m = Message(code=C.POST)
+            m = Message(code=_POST)
             for seg in self.location:
-                m.add(C.URI_PATH, seg)
+                m.add(_URI_PATH, seg)
             if self._params:
-                m.add(C.URI_QUERY, "lt=%d" % self.lifetime).add(C.URI_QUERY, "b=" + self.binding)
+                m.add(_URI_QUERY, "lt=%d" % self.lifetime).add(_URI_QUERY, "b=" + self.binding)
             if self._dirty:
                 m.payload = self.payload()
-                m.add(C.CONTENT_FORMAT, formats.LINK)
+                m.add(_CONTENT_FORMAT, formats.LINK)
             self.ep.request(self.peer, m, self._updated)
         except MemoryError:
             # likewise; the registration stands until its lifetime, so the Update (with
@@ -173,14 +184,14 @@ class Registration:
 
     def _updated(self, ex, resp):
         self._busy = False
-        if resp is not None and resp.code == C.CHANGED:
+        if resp is not None and resp.code == _CHANGED:
             self._set(REGISTERED)
             self._schedule_update()
             if self._dirty or self._params:
                 self._update()
             return
         # 4.04 (the server forgot us), any other refusal, or no answer: register afresh
-        why = ex.error if resp is None else C.code_str(resp.code)
+        why = ex.error if resp is None else code_str(resp.code)
         log.warning("rd: update failed:", why, "- registering again")
         self.location = []
         if resp is None:

@@ -5,13 +5,21 @@
 # SPDX-License-Identifier: MIT
 from port import const
 from port import log
-from coap import const as C
 from coap.block import Block1Receiver
 from coap.message import Message
 from lwm2m.obj import Object, R, W, E, M, RW, LwError
 from lwm2m.formats import b64
 from fota.const import FotaError, RESULT_NOT_ENOUGH_SPACE, RESULT_UNSUPPORTED_PROTOCOL
 from fota.update import Refused
+
+# CoAP numbers as private constants (coap.const has them all, with their RFC names): a
+# private const is inlined by mpy-cross and costs no dict entry or qstr on the device
+# (tests/unit/test_coap_const.py keeps the copies equal to coap.const)
+_BAD_REQUEST = const(0x80)  # 4.00
+_BLOCK1 = const(27)
+_CHANGED = const(0x44)  # 2.04
+_METHOD_NOT_ALLOWED = const(0x85)  # 4.05
+_REQUEST_ENTITY_TOO_LARGE = const(0x8D)  # 4.13
 
 _PACKAGE = const(0)
 _URI = const(1)
@@ -79,13 +87,13 @@ class Firmware(Object):
             return fu.changed_at
         if rid == _MAX_DEFER:
             return fu.max_defer
-        raise LwError(C.METHOD_NOT_ALLOWED)  # Package is write-only
+        raise LwError(_METHOD_NOT_ALLOWED)  # Package is write-only
 
     def check(self, iid, rid, value):
         if rid == _SEVERITY and not (isinstance(value, int) and 0 <= value <= 2):
-            raise LwError(C.BAD_REQUEST, "severity is 0..2")
+            raise LwError(_BAD_REQUEST, "severity is 0..2")
         if rid == _MAX_DEFER and not (isinstance(value, int) and value >= 0):
-            raise LwError(C.BAD_REQUEST, "max defer period is >= 0")
+            raise LwError(_BAD_REQUEST, "max defer period is >= 0")
         return value
 
     def set(self, iid, rid, value):
@@ -102,7 +110,7 @@ class Firmware(Object):
             # an unsupported scheme is also refused at the CoAP level, as Anjay does
             log.warning("fw: result", e.result, e.reason)
             if e.result == RESULT_UNSUPPORTED_PROTOCOL:
-                raise LwError(C.BAD_REQUEST, "unsupported protocol")
+                raise LwError(_BAD_REQUEST, "unsupported protocol")
             return
         if rid == _SEVERITY:
             fu.severity = value
@@ -116,7 +124,7 @@ class Firmware(Object):
             elif rid == _CANCEL:
                 self.fu.cancel()
             else:
-                raise LwError(C.METHOD_NOT_ALLOWED)
+                raise LwError(_METHOD_NOT_ALLOWED)
         except Refused as e:
             raise LwError(e.code, e.reason)
         except FotaError as e:
@@ -142,14 +150,14 @@ class _PushStream:
 
     def handle(self, req, peer):
         pl = req.payload
-        if not req.has(C.BLOCK1) and (len(pl) == 0 or (len(pl) == 1 and pl[0] == 0)):
+        if not req.has(_BLOCK1) and (len(pl) == 0 or (len(pl) == 1 and pl[0] == 0)):
             try:
                 self.fu.reset()  # T7: empty or NULL package
             except Refused as e:
                 return Message(code=e.code)
-            return Message(code=C.CHANGED)
+            return Message(code=_CHANGED)
         resp = self.rx.handle(req, peer)
-        if resp.code == C.REQUEST_ENTITY_TOO_LARGE and self.fu.state == 0:
+        if resp.code == _REQUEST_ENTITY_TOO_LARGE and self.fu.state == 0:
             try:
                 self.fu.write_package_begin(self.rx.max_size + 1)  # records Result 2 (T9 / 5.2)
             except (FotaError, Refused):
@@ -165,7 +173,7 @@ class _PushStream:
         except Refused as e:
             raise _Coded(e.code, e.reason)
         except FotaError as e:
-            code = C.REQUEST_ENTITY_TOO_LARGE if e.result == RESULT_NOT_ENOUGH_SPACE else C.BAD_REQUEST
+            code = _REQUEST_ENTITY_TOO_LARGE if e.result == RESULT_NOT_ENOUGH_SPACE else _BAD_REQUEST
             raise _Coded(code, e.reason)
         self.written = 0
 
@@ -174,13 +182,13 @@ class _PushStream:
             try:
                 data = b64.decode(bytes(data).decode())
             except Exception:
-                raise _Coded(C.BAD_REQUEST, "package is not base64")
+                raise _Coded(_BAD_REQUEST, "package is not base64")
         try:
             self.fu.write_package(self.written, data)
         except Refused as e:
             raise _Coded(e.code, e.reason)
         except FotaError as e:
-            raise _Coded(C.BAD_REQUEST, e.reason)  # the Result tells the server why
+            raise _Coded(_BAD_REQUEST, e.reason)  # the Result tells the server why
         self.written += len(data)
 
     def end(self):
