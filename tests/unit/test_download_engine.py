@@ -180,3 +180,26 @@ def test_coap_server_ignoring_the_smaller_block_size_is_result_3_at_once():
         raw.close()
     assert asked == [6, 5], asked
     assert e.error is not None and e.error.result == RESULT_OUT_OF_RAM, e.error
+
+
+def test_tcp_receive_buffer_halves_when_the_heap_has_no_block_that_big():
+    # the HTTP / CoAP-over-TCP buffer (4 KiB by default) on a fragmented heap: the largest
+    # that fits, down to 1 KiB (a response header must fit); below that MemoryError (-> 3)
+    from fota.download import tcp
+
+    def heap_with_holes_of(n):
+        def alloc(size):
+            if size > n:
+                raise MemoryError("memory allocation failed, allocating %d bytes" % size)
+            return bytearray(size)
+
+        return alloc
+
+    assert len(tcp.buffer(4096, heap_with_holes_of(8192))) == 4096
+    assert len(tcp.buffer(4096, heap_with_holes_of(3000))) == 2048
+    assert len(tcp.buffer(4096, heap_with_holes_of(1024))) == 1024
+    try:
+        tcp.buffer(4096, heap_with_holes_of(1000))
+        raise AssertionError("a buffer below 1 KiB")
+    except MemoryError:
+        pass

@@ -1,8 +1,8 @@
 # fota.download.tcp: the TCP half shared by the http(s):// and coap+tcp:// engines: resolve,
 # non-blocking connect on the shared loop (POLLOUT), TLS when the subclass set a context
 # (port.tls: the handshake runs on the loop, driven by sending the request), one fixed
-# receive buffer filled with readinto/recv_into, an inactivity timeout, close. Subclasses
-# parse what arrives.
+# receive buffer filled with readinto/recv_into (smaller when the heap has no room for it),
+# an inactivity timeout, close. Subclasses parse what arrives.
 # SPDX-License-Identifier: MIT
 import errno
 import select
@@ -14,11 +14,24 @@ from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST, RESULT_OUT_OF
 from fota.download import Engine as _Engine
 
 _DRAIN = const(16)  # reads per wake-up before timers get their turn
+_MIN_BUF = const(1024)  # the smallest receive buffer taken: a response header must fit in it
 _PENDING = (errno.EINPROGRESS, errno.EAGAIN, getattr(errno, "EWOULDBLOCK", errno.EAGAIN))
 
 
 def _errno(e):
     return e.args[0] if e.args else 0
+
+
+def buffer(n, alloc=bytearray):
+    # The receive buffer: halved down to _MIN_BUF when a fragmented heap has no block of n
+    # bytes (more reads for the same bytes); MemoryError below that.
+    while True:
+        try:
+            return alloc(n)
+        except MemoryError:
+            if n <= _MIN_BUF:
+                raise
+            n //= 2
 
 
 class StreamEngine(_Engine):
@@ -30,7 +43,7 @@ class StreamEngine(_Engine):
                  on_progress=None, timeout_ms=15000, bufsize=4096, **kw):
         super().__init__(loop, uri, parts, sink, offset, etag, on_head, on_done, on_progress, **kw)
         self.timeout_ms = timeout_ms
-        self.buf = bytearray(bufsize)  # the only receive buffer, reused by every connection
+        self.buf = buffer(bufsize)  # the only receive buffer, reused by every connection
         self.mv = memoryview(self.buf)
         self.rpos = self.wpos = 0
         self.sock = None
