@@ -69,8 +69,8 @@ def test_coap_pull_in_96k(rig, coap_uri):
 
 @pytest.mark.parametrize("kib", [80, 88, 96])
 def test_coap_pull_short_of_heap_ends_with_result_3(rig, coap_uri, kib):
-    # where the update fits but the CoAP transfer does not (today: below ~106 KiB), the
-    # device says so: State 0 / Result 3 (Not enough RAM) and nothing erased, the running
+    # where the CoAP transfer does not fit even with 256-byte blocks (today: below ~90 KiB),
+    # the device says so: State 0 / Result 3 (Not enough RAM) and nothing erased, the running
     # image untouched; never a Downloading that hangs or an exception out of the loop
     res = rig.pull(coap_uri, kib * 1024, timeout=60)
     if res.get("state") == 2:
