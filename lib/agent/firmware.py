@@ -5,7 +5,7 @@
 # SPDX-License-Identifier: MIT
 import time
 
-from port import board, log, ticks_ms, ticks_diff
+from port import board, const, log, ticks_ms, ticks_diff
 from fota import download
 from fota.const import FotaError, RESULT_SUCCESS
 from fota.journal import Journal
@@ -14,7 +14,7 @@ from fota.update import FirmwareUpdate
 from lwm2m.objects.firmware import Firmware
 
 COMPONENT = "app"
-_POLL_MS = 1000  # retries and deferral deadlines of the state machine
+_POLL_MS = const(1000)  # retries and deferral deadlines of the state machine
 
 
 class Pull:

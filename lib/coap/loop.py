@@ -5,10 +5,10 @@
 # SPDX-License-Identifier: MIT
 import select
 
-from port import ticks_ms, ticks_add, ticks_diff, MICROPYTHON
+from port import const, ticks_ms, ticks_add, ticks_diff, MICROPYTHON
 from port import log
 
-_IDLE_MS = 1000  # longest sleep when nothing is due (keeps the loop responsive to stop())
+_IDLE_MS = const(1000)  # longest sleep when nothing is due (keeps the loop responsive to stop())
 
 
 class Timer:

@@ -13,7 +13,7 @@ import binascii
 import errno
 import select
 
-from port import MICROPYTHON
+from port import const, MICROPYTHON
 
 _tls = _ssl = None  # the runtime's module (port.dtls uses _tls too)
 try:
@@ -27,8 +27,8 @@ except ImportError:  # a build without TLS: https is not offered
 AVAILABLE = bool(_tls is not None and hasattr(_tls, "SSLContext")) or _ssl is not None
 POLLIN = select.POLLIN
 POLLOUT = select.POLLOUT
-_MAX_FILE = 16384  # a trust-anchor file larger than this is not one
-_CONN_EOF = -0x7280  # MBEDTLS_ERR_SSL_CONN_EOF: the peer closed the TCP connection
+_MAX_FILE = const(16384)  # a trust-anchor file larger than this is not one
+_CONN_EOF = const(-0x7280)  # MBEDTLS_ERR_SSL_CONN_EOF: the peer closed the TCP connection
 _BEGIN = b"-----BEGIN CERTIFICATE-----"
 _END = b"-----END CERTIFICATE-----"
 
