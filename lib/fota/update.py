@@ -131,6 +131,7 @@ class FirmwareUpdate:
         self._dl = None  # running pull handle
         self._push = False  # a push transfer is running
         self._push_at = 0  # clock() at its last block
+        self._verify_at = None  # a complete pull to verify again (its first check found no heap)
         self._opened = False
         self._gen = 0  # bumped per transfer: callbacks of an older one are ignored
         self._resume_at = 0
@@ -201,6 +202,7 @@ class FirmwareUpdate:
         self._push = False
         self._opened = False
         self._retry_at = None
+        self._verify_at = None
         self.deferred_at = None
         dl, self._dl = self._dl, None
         if dl is not None:
@@ -312,7 +314,7 @@ class FirmwareUpdate:
                 except FotaError:
                     return  # the failure is the Result now
             try:
-                self._finish()
+                self._finish(True)
             except FotaError:
                 pass  # likewise (raised for a push, whose Block1 answer carries it)
             return
@@ -324,11 +326,18 @@ class FirmwareUpdate:
             return
         self._fail_download(r)
 
-    def _finish(self):
+    def _finish(self, later=False):
+        # later: a pull whose check finds no heap (the transfer's objects still alive as it
+        # reports) is checked once more from poll(): the whole image is on flash
         try:
             info = self.slot.finish()
         except Exception as e:
-            self._fail_download(result_of(e, RESULT_INTEGRITY_FAILURE))  # T12, T13, T9
+            r = result_of(e, RESULT_INTEGRITY_FAILURE)
+            if later and r == RESULT_OUT_OF_RAM:
+                log.warning("fw: no heap to verify the download: trying again")
+                self._verify_at = self.clock()
+                return
+            self._fail_download(r)  # T12, T13, T9, T10
             raise as_error(e, self.result)
         self.download_finished(info)
 
@@ -501,9 +510,15 @@ class FirmwareUpdate:
             self._fail_download(e.result)
 
     def poll(self):
-        # deadlines: a link-loss retry, a push whose server went silent (T11), a deferral
-        # that ran out (T16 by Max Defer Period)
+        # deadlines: a verify that found no heap, a link-loss retry, a push whose server
+        # went silent (T11), a deferral that ran out (T16 by Max Defer Period)
         now = self.clock()
+        if self._verify_at is not None and self.state == _DLING and now >= self._verify_at:
+            self._verify_at = None
+            try:
+                self._finish()
+            except FotaError:
+                pass  # the failure is the Result now
         if self._push and self.state == _DLING and now - self._push_at >= self.push_timeout:
             log.warning("fw: no block of the push for", now - self._push_at, "s: giving it up")
             self._fail_download(RESULT_CONNECTION_LOST)

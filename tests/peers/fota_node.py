@@ -111,6 +111,12 @@ def main(argv):
 
         fu = fota_push.serve(loop, flash, writer, slot, int(arg), mem, out, watch if probe else None)
         t0 = ticks_us()
+    def poll():
+        # as agent.firmware does: the state machine's deadlines (a verify tried again)
+        fu.poll()
+        loop.later(1000, poll)
+
+    loop.later(1000, poll)
     loop.run_until(lambda: fu.state == 2 or (fu.state == 0 and fu.result != 0), 120000)
     us = ticks_diff(ticks_us(), t0)
     if probe:

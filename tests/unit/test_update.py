@@ -360,6 +360,32 @@ def test_a_pull_never_times_out_as_a_push():
     assert _sr(rig) == (DLING, 0)
 
 
+def test_verify_that_finds_no_heap_is_tried_again_from_poll():
+    # the whole image is on flash; only its check found no heap (the transfer's objects still
+    # alive as it reported): not thrown away, checked again at the next poll()
+    rig = Rig()
+    t = _pull(rig)
+    t.feed(IMAGE)
+    rig.slot.fail_finish = MemoryError("memory allocation failed, allocating 132 bytes")
+    t.done()
+    assert _sr(rig) == (DLING, 0) and rig.slot.aborts == 0
+    rig.slot.fail_finish = None
+    rig.fu.poll()
+    assert _sr(rig) == (DLED, 0) and rig.slot.aborts == 0
+
+
+def test_verify_that_finds_no_heap_twice_is_T10():
+    rig = Rig()
+    t = _pull(rig)
+    t.feed(IMAGE)
+    rig.slot.fail_finish = FotaError(3, "out of memory")
+    t.done()
+    rig.fu.poll()
+    assert _sr(rig) == (IDLE, 3) and rig.slot.aborts == 1 and rig.on_flash()["result"] == 3
+    rig.fu.poll()
+    assert _sr(rig) == (IDLE, 3)
+
+
 def test_T12_integrity_failure_at_end():
     rig = Rig()
     t = _pull(rig)
