@@ -4,9 +4,9 @@
 # opens it r+b), stop (cancel once this many bytes arrived: a "killed" download),
 # maxsize (on_head refuses a larger package with Result 2), log (port.log level), ca (the
 # trust-anchor file for https), hole (CoAP: a heap whose largest free block is this many
-# bytes: a datagram receive asking for more fails, coaptest.Fragmented), and any other engine tuning (retries, backoff_ms,
-# timeout_ms, bufsize, redirects, ack_ms, max_retransmit, block_retries, szx, bert,
-# tls_insecure) as integers.
+# bytes, so a datagram receive asking for more fails: coaptest.Starved), and any other
+# engine tuning (retries, backoff_ms, timeout_ms, bufsize, redirects, ack_ms, max_retransmit,
+# block_retries, szx, bert, tls_insecure) as integers.
 # Prints "HEAD <size|-> <etag hex|->" when on_head runs, then
 #   "RESULT <result|0> <restart 0|1> <offset> <bytes this run> <sha256 of them> <us> <etag|-> <size|-> <attempts>",
 #   "PROGRESS <on_progress calls> <last offset> <1 if offsets never went back>"
@@ -52,11 +52,11 @@ def main(argv):
     hole = int(opts.pop("hole", "0"))
     if hole:
         sys.path.append("tests/unit")
-        from coaptest import Fragmented
+        from coaptest import Starved
         from fota.download import coap as engine
 
         real = engine.udp_socket
-        engine.udp_socket = lambda host, port: Fragmented(real(host, port), hole)
+        engine.udp_socket = lambda host, port: Starved(real(host, port), hole=hole)
     tuning = {}
     for k in opts:
         tuning[k] = opts[k] if k == "ca" else int(opts[k])

@@ -64,17 +64,22 @@ class Raw:
         self.sock.close()
 
 
-class Fragmented:
-    # a socket on a heap whose largest free hole is `hole` bytes: a receive of more fails
-    def __init__(self, sock, hole):
+class Starved:
+    # A real UDP socket on a nearly full, fragmented MicroPython heap: its first `fail`
+    # receives find no heap, and so does any receive asking for more than `hole` bytes
+    def __init__(self, sock, fail=0, hole=None):
         self.sock = sock
         self.pollable = sock
+        self.fail = fail
         self.hole = hole
+        self.calls = 0
         self.sizes = []
 
     def recvfrom(self, n):
+        self.calls += 1
         self.sizes.append(n)
-        if n > self.hole:
+        if self.fail or (self.hole is not None and n > self.hole):
+            self.fail = max(self.fail - 1, 0)
             raise MemoryError("memory allocation failed, allocating %d bytes" % n)
         return self.sock.recvfrom(n)
 

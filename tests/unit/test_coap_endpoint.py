@@ -2,7 +2,7 @@
 # responses, retransmission, NSTART, bad input. Runs on both runtimes.
 from coap.message import Message, decode
 from coap import const as C
-from coaptest import Raw, bind_free, endpoint, fast_params, run
+from coaptest import Raw, Starved, bind_free, endpoint, fast_params, run
 from coap.loop import Loop
 
 
@@ -233,26 +233,6 @@ def test_non_utf8_path_is_400():
     raw.close(); ep.close()
 
 
-class Starved:
-    # A real UDP socket whose first `fail` receives find no heap, as a nearly full and
-    # fragmented MicroPython heap does (the allocation fails before or after the read)
-    def __init__(self, sock, fail):
-        self.sock = sock
-        self.pollable = sock
-        self.fail = fail
-        self.calls = 0
-
-    def recvfrom(self, n):
-        self.calls += 1
-        if self.fail:
-            self.fail -= 1
-            raise MemoryError("memory allocation failed, allocating 1043 bytes")
-        return self.sock.recvfrom(n)
-
-    def __getattr__(self, name):
-        return getattr(self.sock, name)
-
-
 def test_datagram_without_room_is_dropped_and_the_retransmission_gets_through():
     # not a busy loop failing on the same datagram at every wake-up: it is read away, the
     # request goes out again, and the answer to that gets in
@@ -262,7 +242,7 @@ def test_datagram_without_room_is_dropped_and_the_retransmission_gets_through():
     loop = Loop()
     raw = Raw(loop)
     sock, _ = bind_free()
-    starved = Starved(sock, 1)
+    starved = Starved(sock, fail=1)
     cli = Endpoint(loop, starved, None, fast_params(ack_timeout=100, max_retransmit=4))
     got = []
     cli.request(resolve("127.0.0.1", raw.port), Message(code=C.GET).add(C.URI_PATH, "x"),

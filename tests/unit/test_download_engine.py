@@ -77,15 +77,14 @@ def test_coap_blocks_that_find_no_heap_are_result_3_not_a_lost_link():
     # that would starve the same way (minutes at 2 s ACK_TIMEOUT)
     from coap.endpoint import Endpoint
     from coap.message import Message
-    from coaptest import bind_free, fast_params
+    from coaptest import Starved, bind_free, fast_params
     from fota.download import coap as engine_mod
-    from test_coap_endpoint import Starved
 
     loop, seen = Loop(), []
     sock, port = bind_free()
     srv = Endpoint(loop, sock, lambda req, peer: Message(code=0x45, payload=bytes(3000)), fast_params())
     real = engine_mod.udp_socket
-    engine_mod.udp_socket = lambda host, port: Starved(real(host, port), 1 << 30)
+    engine_mod.udp_socket = lambda host, port: Starved(real(host, port), fail=1 << 30)
     try:
         e = download.start(loop, "coap://127.0.0.1:%d/fw" % port, lambda off, d: None, on_done=seen.append,
                            ack_ms=2000)
@@ -120,7 +119,7 @@ def test_coap_pull_with_no_room_for_1k_blocks_goes_on_with_smaller_ones():
     # ETag and session stay) and delivers the whole file, instead of Result 3
     from coap.endpoint import Endpoint
     from coap.message import Message
-    from coaptest import Fragmented, bind_free, fast_params
+    from coaptest import Starved, bind_free, fast_params
     from fota.download import coap as engine_mod
 
     data = bytes(i * 7 & 0xFF for i in range(3000))
@@ -131,7 +130,7 @@ def test_coap_pull_with_no_room_for_1k_blocks_goes_on_with_smaller_ones():
     socks = []
 
     def fragmented(host, port):
-        socks.append(Fragmented(real(host, port), 700))
+        socks.append(Starved(real(host, port), hole=700))
         return socks[-1]
 
     def sink(off, d):
@@ -156,13 +155,13 @@ def test_coap_server_ignoring_the_smaller_block_size_is_result_3_at_once():
     # with 4 after retransmissions into the same answer
     from coap import const as C
     from coap.message import Message, block_value, decode, split
-    from coaptest import Fragmented, Raw
+    from coaptest import Raw, Starved
     from fota.download import coap as engine_mod
 
     loop, seen = Loop(), []
     raw = Raw(loop)
     real = engine_mod.udp_socket
-    engine_mod.udp_socket = lambda host, port: Fragmented(real(host, port), 700)
+    engine_mod.udp_socket = lambda host, port: Starved(real(host, port), hole=700)
     try:
         e = download.start(loop, "coap://127.0.0.1:%d/fw" % raw.port, lambda off, d: None, on_done=seen.append,
                            ack_ms=2000)
