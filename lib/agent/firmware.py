@@ -89,8 +89,10 @@ def install(client, start, keys=None, tuning=None):
         writer.activate()
         client.schedule(board.reset, 500)
 
+    ep = client.ep
     fu = FirmwareUpdate(Journal(journal_part), writer, start_download=start_download,
-                        apply=apply, clock=lambda: int(time.time()), component=COMPONENT)
+                        apply=apply, clock=lambda: int(time.time()), component=COMPONENT,
+                        starved=lambda: ep.stats["nomem"])
     obj = client.registry.add(Firmware(fu, download.protocols(**(tuning or {})), b.slots[1].size))
     _report_boot(fu, start, client)
     fu.resume()  # a download cut by a reset continues from the journal's committed offset

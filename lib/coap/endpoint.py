@@ -19,6 +19,7 @@ _RST = const(3)
 _EMPTY = const(0)
 _BAD_OPTION = const(0x82)  # 4.02
 _INTERNAL_SERVER_ERROR = const(0xA0)  # 5.00
+_SERVICE_UNAVAILABLE = const(0xA3)  # 5.03
 
 
 def _is_request(code):
@@ -419,6 +420,11 @@ class Endpoint:
             except CoapError as e:
                 log.warning("coap: bad request from", peer_str(peer), e)
                 resp = Message(code=0x80)  # 4.00: the request itself is malformed
+            except MemoryError:
+                # counted with the datagrams that found no heap (an update's push reads it)
+                self.stats["nomem"] += 1
+                log.warning_once("nomem-serve", "coap: no memory to answer a request")
+                resp = Message(code=_SERVICE_UNAVAILABLE)  # 5.03: nothing wrong with the request
             except Exception as e:
                 log.error("coap: handler failed", e)
                 resp = Message(code=_INTERNAL_SERVER_ERROR)

@@ -108,10 +108,13 @@ class FirmwareUpdate:
     # /33629 rules (Cancel, results 10/11, failed update after reboot -> Idle);
     # retries/backoff: a pull that lost its link restarts from the committed offset this many
     # times (backoff, 2*backoff, ... seconds, driven by poll()) before Result 4;
-    # push_timeout: seconds without a block after which a push is given up (T11, Result 4).
+    # push_timeout: seconds without a block after which a push is given up (T11, Result 4);
+    # starved(): how many messages were lost so far for lack of heap (the serving endpoint's
+    # stats["nomem"]): a push that stopped while it grew ran out of RAM (Result 3), and a
+    # server told to retry over another link would meet the same heap.
     def __init__(self, journal, slot, start_download=None, apply=None, clock=None,
                  on_change=None, defer=None, v11=True, component="", retries=2, backoff=2,
-                 push_timeout=_PUSH_TIMEOUT):
+                 push_timeout=_PUSH_TIMEOUT, starved=None):
         self.journal = journal
         self.slot = slot
         self.start_download = start_download
@@ -124,6 +127,7 @@ class FirmwareUpdate:
         self.retries = retries
         self.backoff = backoff
         self.push_timeout = push_timeout
+        self.starved = starved
         self.severity = 1  # /5/0/11 (0 critical, 1 mandatory, 2 optional)
         self.max_defer = 0  # /5/0/13 seconds; 0: no deferral
         self.deferred_at = None
@@ -131,6 +135,7 @@ class FirmwareUpdate:
         self._dl = None  # running pull handle
         self._push = False  # a push transfer is running
         self._push_at = 0  # clock() at its last block
+        self._starved_at = 0  # starved() then
         self._verify_at = None  # a complete pull to verify again (its first check found no heap)
         self._opened = False
         self._gen = 0  # bumped per transfer: callbacks of an older one are ignored
@@ -353,7 +358,7 @@ class FirmwareUpdate:
             self._set(_IDLE, self._idle_result(result_of(e, RESULT_NOT_ENOUGH_SPACE)))
             raise FotaError(self.result, "package refused")
         self._push = True
-        self._push_at = self.clock()
+        self._pushed()
         self._opened = True
         self.received = 0
         self._begin("", size)  # T4
@@ -362,8 +367,14 @@ class FirmwareUpdate:
         self._check("package_more")
         if not self._push:
             raise Refused(BAD_REQUEST, "a pull is running")
-        self._push_at = self.clock()
+        self._pushed()
         self._data(offset, data)
+
+    def _pushed(self):
+        # a block arrived: the push's deadline starts again
+        self._push_at = self.clock()
+        if self.starved is not None:
+            self._starved_at = self.starved()
 
     def write_package_end(self):
         self._check("package_more")
@@ -520,8 +531,11 @@ class FirmwareUpdate:
             except FotaError:
                 pass  # the failure is the Result now
         if self._push and self.state == _DLING and now - self._push_at >= self.push_timeout:
-            log.warning("fw: no block of the push for", now - self._push_at, "s: giving it up")
-            self._fail_download(RESULT_CONNECTION_LOST)
+            r = RESULT_CONNECTION_LOST
+            if self.starved is not None and self.starved() != self._starved_at:
+                r = RESULT_OUT_OF_RAM  # its blocks came, and found no heap
+            log.warning("fw: no block of the push for", now - self._push_at, "s: giving it up, result", r)
+            self._fail_download(r)
         if self._retry_at is not None and now >= self._retry_at and self.state == _DLING:
             self._retry_at = None
             self._restart_pull()

@@ -89,6 +89,20 @@ def test_push_in_96k(rig):
     _fits(_push(rig)(HEAP))
 
 
+@pytest.mark.parametrize("cpython", [False, True], ids=["micropython", "cpython"])
+def test_push_whose_blocks_find_no_heap_ends_with_result_3(rig, cpython):
+    # the heap fills up mid-push (after 100 datagrams every receive finds none): the server
+    # retransmits into a full heap and gives up; the device ends the push when no block
+    # came for push_timeout (3 s here) with State 0 / Result 3, the RAM, not the link (4),
+    # whose advice would be to retry; the running image untouched
+    _need("coap-client-notls")
+    res = rig.push(shutil.which("coap-client-notls"), None, timeout=10, extra=["starve=100"], cpython=cpython)
+    assert (res.get("state"), res.get("result")) == (0, 3), res["out"]
+    assert "Traceback" not in res["out"] and "timeout" not in res["out"], res["out"]
+    assert "giving it up, result 3" in res["out"], res["out"]
+    assert rig.factory_intact(download=True)
+
+
 def test_update_path_code_stays_in_the_image(rig, coap_uri):
     # the ROMFS deployment is what makes the budget: importing the update path must cost far
     # less heap than the .mpy bytecode it runs (>= 126 KB when copied into the heap)

@@ -2,8 +2,10 @@
 # bench; runs on CPython and the MicroPython unix port (lib/ from UPDRAFT_LIB: the heap bench
 # runs it as a module of a ROMFS image, tools/updraft/romfs.py).
 #   fota_node.py CHIP SLOT pull URI [probe]  -> FirmwareUpdate.write_uri(URI) until State 2
-#   fota_node.py CHIP SLOT push PORT [probe] -> serves /5/0/0 (Object 5 on a registry and a CoAP
+#   fota_node.py CHIP SLOT push PORT [probe] [starve=N]
+#                                            -> serves /5/0/0 (Object 5 on a registry and a CoAP
 #                                               endpoint, no registration: fota_push.py) until State 2
+#                                               (starve=N: receives find no heap after N datagrams)
 # CHIP: the flash file (provisioned by the host: factory image in app_a); SLOT: the app slot
 # size in bytes; the table is slot_table(SLOT). Trusted keys: module `trusted_keys` on
 # sys.path (env UPDRAFT_KEYS: its directory). The update is the device's: fota.update +
@@ -32,8 +34,9 @@ def out(*a):
 
 
 def mem(label):
-    gc.collect()
-    out("MEM", label, gc.mem_alloc())
+    if hasattr(gc, "mem_alloc"):  # MicroPython: CPython has no heap figure to give
+        gc.collect()
+        out("MEM", label, gc.mem_alloc())
 
 
 def slot_table(slot):
@@ -109,7 +112,9 @@ def main(argv):
         # and a pull must not carry the push's (the 64-bit unix port's 6th qstr pool is 7 KB)
         import fota_push
 
-        fu = fota_push.serve(loop, flash, writer, slot, int(arg), mem, out, watch if probe else None)
+        starve = [int(a[7:]) for a in argv[5:] if a.startswith("starve=")]
+        fu = fota_push.serve(loop, flash, writer, slot, int(arg), mem, out, watch if probe else None,
+                             starve[0] if starve else None)
         t0 = ticks_us()
     def poll():
         # as agent.firmware does: the state machine's deadlines (a verify tried again)

@@ -2,11 +2,14 @@
 # registry, Ops and a CoAP endpoint serving /5/0/0 on 127.0.0.1:PORT, no registration.
 # serve() reports "MEM ready" and "READY <port>" through fota_node's mem() and out(), waits
 # for the first block and returns the FirmwareUpdate; `watch(n)` (or None) sees the bytes
-# that reach the slot writer.
+# that reach the slot writer. starve=N: after N datagrams every receive finds no heap (a
+# heap that filled up mid-push), and a push gives up 3 s after its last block, as
+# agent.firmware's FirmwareUpdate would after 247 s.
 
 
-def serve(loop, flash, writer, slot, port, mem, out, watch=None):
+def serve(loop, flash, writer, slot, port, mem, out, watch=None, starve=None):
     from port.net import udp_socket
+    from time import time
     from coap.endpoint import Endpoint, Params
     from coap.observe import Observers
     from fota.journal import Journal
@@ -25,9 +28,14 @@ def serve(loop, flash, writer, slot, port, mem, out, watch=None):
             watch(len(d))
             writer.write(off, d)
 
-    fu = FirmwareUpdate(Journal(flash.partition("journal")), writer if watch is None else Slot())
+    # as agent.firmware makes it (starved() reads the endpoint made below)
+    fu = FirmwareUpdate(Journal(flash.partition("journal")), writer if watch is None else Slot(),
+                        clock=lambda: int(time()), starved=lambda: ep.stats["nomem"])
+    if starve is not None:
+        fu.push_timeout = 3
     reg = Registry()
-    ep = Endpoint(loop, udp_socket("127.0.0.1", port), None, Params())
+    sock = udp_socket("127.0.0.1", port)
+    ep = Endpoint(loop, sock if starve is None else _starving(sock, starve), None, Params())
     observers = Observers(ep)
     notifier = Notifier(reg, observers, None, lambda: (0, None))
     ops = Ops(reg, observers, notifier)
@@ -40,3 +48,23 @@ def serve(loop, flash, writer, slot, port, mem, out, watch=None):
     out("READY", port)
     loop.run_until(lambda: fu.state != 0, 60000)  # the first block arrived
     return fu
+
+
+def _starving(sock, left):
+    # the serving socket on a heap that fills up: its first `left` receives work (the class
+    # is made only for such a run: a heap measurement does not carry it)
+    class Starving:
+        def __init__(self):
+            self.pollable = sock  # what the loop polls
+            self.left = left
+
+        def recvfrom(self, n):
+            if self.left <= 0:
+                raise MemoryError("memory allocation failed, allocating %d bytes" % n)
+            self.left -= 1
+            return sock.recvfrom(n)
+
+        def __getattr__(self, name):
+            return getattr(sock, name)
+
+    return Starving()

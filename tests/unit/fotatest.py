@@ -137,7 +137,7 @@ class Clock:
 
 class Rig:
     # a FirmwareUpdate with its collaborators; reboot() makes a new one over the same flash
-    def __init__(self, v11=True, defer=None, retries=0, every=4096):
+    def __init__(self, v11=True, defer=None, retries=0, every=4096, starved=None):
         self.flash = Flash(2 * SECTOR, None, (("journal", 0, 2 * SECTOR),))
         self.slot = Slot()
         self.pull = Puller()
@@ -146,6 +146,7 @@ class Rig:
         self.defer = defer
         self.retries = retries
         self.every = every
+        self.starved = starved
         self.applied = 0
         self.apply_error = None
         self.events = []  # (field, state, result, changed_at) per on_change
@@ -154,7 +155,8 @@ class Rig:
     def _make(self):
         self.journal = Journal(self.flash.partition("journal"), every=self.every)
         return FirmwareUpdate(self.journal, self.slot, self.pull, self.apply, self.clock,
-                              self.changed, self.defer, self.v11, "app", self.retries, 2)
+                              self.changed, self.defer, self.v11, "app", self.retries, 2,
+                              starved=self.starved)
 
     def apply(self):
         self.applied += 1

@@ -17,6 +17,8 @@ def counting_server(loop, **kw):
         calls.append((req.code, req.path(), bytes(req.payload)))
         if req.path() == ("boom",):
             raise RuntimeError("handler bug")
+        if req.path() == ("full",):
+            raise MemoryError("memory allocation failed, allocating 1024 bytes")
         if req.path() == ("later",):
             return None
         return Message(code=C.CHANGED if req.code == C.POST else C.CONTENT, payload=b"ok")
@@ -95,6 +97,21 @@ def test_handler_exception_is_500_and_loop_survives():
     raw.wait(2)
     codes = sorted(decode(g).code for g in raw.got)
     assert codes == [C.CONTENT, C.INTERNAL_SERVER_ERROR]
+    raw.close(); ep.close()
+
+
+def test_handler_without_heap_is_503_and_counted_as_nomem():
+    # the request was fine, the heap was not: 5.03 (not the 5.00 of a bug), and counted with
+    # the datagrams that found no heap, which is how a push that stops learns why
+    loop = Loop()
+    ep, addr, calls = counting_server(loop)
+    raw = Raw(loop)
+    raw.send(Message(C.CON, C.PUT, 1, b"a").add(C.URI_PATH, "full").encode(), addr)
+    raw.send(Message(C.CON, C.GET, 2, b"b").add(C.URI_PATH, "fine").encode(), addr)
+    raw.wait(2)
+    codes = sorted(decode(g).code for g in raw.got)
+    assert codes == [C.CONTENT, C.SERVICE_UNAVAILABLE]
+    assert ep.stats["nomem"] == 1 and len(calls) == 2
     raw.close(); ep.close()
 
 

@@ -351,6 +351,28 @@ def test_T11_push_whose_server_went_silent():
     assert _sr(rig) == (DLING, 0)
 
 
+def test_T11_push_whose_blocks_found_no_heap_is_result_3():
+    # the server kept sending, but its blocks found no heap (the serving endpoint counts
+    # them: starved()); the push stops as before, and its Result says RAM, not the link
+    lost = [0]
+    rig = Rig(starved=lambda: lost[0])
+    fu = rig.fu
+    fu.write_package_begin(len(IMAGE))
+    lost[0] += 1  # before a block: the blocks that came after it still renew the count
+    fu.write_package(0, IMAGE[:1024])
+    lost[0] += 2
+    rig.clock.t += 247
+    fu.poll()
+    assert _sr(rig) == (IDLE, 3) and rig.slot.aborts == 1 and rig.on_flash()["result"] == 3
+    # nothing lost since its last block: the link it is, as without a counter
+    rig = Rig(starved=lambda: lost[0])
+    rig.fu.write_package_begin(len(IMAGE))
+    rig.fu.write_package(0, IMAGE[:1024])
+    rig.clock.t += 247
+    rig.fu.poll()
+    assert _sr(rig) == (IDLE, 4)
+
+
 def test_a_pull_never_times_out_as_a_push():
     rig = Rig()
     t = _pull(rig)

@@ -83,6 +83,10 @@ class Rig:
         self._factory(v1)
         self.chip = os.path.join(tmp, "chip.bin")
         self.env = dict(os.environ, UPDRAFT_LIB="/rom/lib", UPDRAFT_KEYS="/rom")
+        keys = os.path.join(tmp, "cpython")  # the same node on CPython: lib/ and the keys as .py
+        os.mkdir(keys)
+        shutil.copyfile(trusted, os.path.join(keys, "trusted_keys.py"))
+        self.cpython_env = dict(os.environ, UPDRAFT_LIB=os.path.join(ROOT, "lib"), UPDRAFT_KEYS=keys)
 
     def _factory(self, v1):
         from port.flash import SECTOR, Flash
@@ -99,12 +103,14 @@ class Rig:
     def fresh(self):
         shutil.copyfile(self.template, self.chip)
 
-    def factory_intact(self):
-        # app_a (the running image) and app_b's first sector as the factory left them
+    def factory_intact(self, download=False):
+        # app_a (the running image) and (download=False: nothing was written) app_b's first
+        # sector as the factory left them
         with open(self.chip, "rb") as f, open(self.template, "rb") as t:
             f.seek(0x10000)
             t.seek(0x10000)
-            return f.read(SLOT + 4096) == t.read(SLOT + 4096)
+            n = SLOT if download else SLOT + 4096
+            return f.read(n) == t.read(n)
 
     def slot_ok(self):
         # app_b holds the image byte for byte
@@ -112,10 +118,13 @@ class Rig:
             f.seek(0x10000 + SLOT)
             return f.read(len(self.data)) == self.data
 
-    def argv(self, heap, mode, arg, probe=False):
+    def argv(self, heap, mode, arg, probe=False, extra=(), cpython=False):
         from updraft import romfs
 
-        return romfs.argv(self.rom, "fota_node", [self.chip, SLOT, mode, arg] + (["probe"] if probe else []), heap)
+        args = [self.chip, SLOT, mode, arg] + (["probe"] if probe else []) + list(extra)
+        if cpython:
+            return [sys.executable, NODE] + [str(a) for a in args]
+        return romfs.argv(self.rom, "fota_node", args, heap)
 
     # -- one update; -> dict (ok, state, result, bytes, us, mem checkpoints, output) --
 
@@ -128,13 +137,15 @@ class Rig:
         except subprocess.TimeoutExpired as e:
             return self._outcome(_text(e.stdout), _text(e.stderr) + "\ntimeout")
 
-    def push(self, client, heap=HEAP, probe=False, timeout=120):
+    def push(self, client, heap=HEAP, probe=False, timeout=120, extra=(), cpython=False):
         # the device serves /5/0/0 on a free port; coap-client pushes the image into it
+        # (extra: fota_node options; cpython: the node on CPython, lib/ as source, no heap limit)
         from updraft.bench import _free_port
 
         self.fresh()
         port = _free_port()
-        p = subprocess.Popen(self.argv(heap, "push", port, probe), cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
+        p = subprocess.Popen(self.argv(heap, "push", port, probe, extra, cpython), cwd=ROOT,
+                             env=self.cpython_env if cpython else self.env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
         lines = []
         wall = None
