@@ -115,8 +115,14 @@ class Block1Receiver:
                 self.expected = 0
                 self.sink.begin(size1)
             elif not self.active or peer != self.peer:
+                if self.complete and peer == self.peer and not more and off + n == self.expected:
+                    return self._ack(num, more, szx, done_code)  # the last block again: done already
                 return self._reply(_REQUEST_ENTITY_INCOMPLETE)
             if off < self.expected and off + n <= self.expected:
+                if not more:
+                    # "the last block" inside what came already: this body is not the one we
+                    # hold, and never complete here (RFC 7959 2.5: 4.08, not 2.04)
+                    return self._reply(_REQUEST_ENTITY_INCOMPLETE)
                 # a block we already have (resent with a new MID): acknowledge, don't rewrite
                 return self._ack(num, more, szx, done_code)
             if off != self.expected:
@@ -134,6 +140,8 @@ class Block1Receiver:
             self.active = False
             code = getattr(e, "code", None) or _BAD_REQUEST
             log.warning("block1: sink refused:", e)
+            if code == _REQUEST_ENTITY_TOO_LARGE:
+                return self._too_large()  # with Size1 (RFC 7252 5.9.2.9)
             return self._reply(code)
 
     def _ack(self, num, more, szx, done_code):

@@ -133,7 +133,7 @@ class FirmwareUpdate:
         self.deferred_at = None
         self.received = 0  # bytes taken by the slot writer (progress; may be buffered)
         self._dl = None  # running pull handle
-        self._push = False  # a push transfer is running
+        self.pushing = False  # a push transfer is running (its blocks are taken)
         self._push_at = 0  # clock() at its last block
         self._starved_at = 0  # starved() then
         self._verify_at = None  # a complete pull to verify again (its first check found no heap)
@@ -204,7 +204,7 @@ class FirmwareUpdate:
 
     def _stop(self):
         self._gen += 1
-        self._push = False
+        self.pushing = False
         self._opened = False
         self._retry_at = None
         self._verify_at = None
@@ -348,24 +348,34 @@ class FirmwareUpdate:
 
     # -- Package (/5/0/0): push --
 
-    def write_package_begin(self, size=None):
-        self._check("package")
+    def write_package_begin(self, size=None, restart=False):
+        # T4. restart: the running push's first block came again, its server starts it over
+        # (spec 4.5 item 5): the partial image is dropped and Downloading goes on from byte 0
+        again = restart and self.pushing and self.state == _DLING
+        if not again:
+            self._check("package")
         self._stop()
         self._resume_at = 0
         try:
+            if again:
+                self.slot.abort()
             self.slot.open(size, 0)
         except Exception as e:
-            self._set(_IDLE, self._idle_result(result_of(e, RESULT_NOT_ENOUGH_SPACE)))
+            r = result_of(e, RESULT_NOT_ENOUGH_SPACE)
+            if again:
+                self._fail_download(r)  # T9
+            else:
+                self._set(_IDLE, self._idle_result(r))
             raise FotaError(self.result, "package refused")
-        self._push = True
+        self.pushing = True
         self._pushed()
         self._opened = True
         self.received = 0
-        self._begin("", size)  # T4
+        self._begin("", size)  # T4 (again: the journal's offset back to 0)
 
     def write_package(self, offset, data):
         self._check("package_more")
-        if not self._push:
+        if not self.pushing:
             raise Refused(BAD_REQUEST, "a pull is running")
         self._pushed()
         self._data(offset, data)
@@ -378,7 +388,7 @@ class FirmwareUpdate:
 
     def write_package_end(self):
         self._check("package_more")
-        if not self._push:
+        if not self.pushing:
             raise Refused(BAD_REQUEST, "a pull is running")
         self._finish()
 
@@ -494,7 +504,7 @@ class FirmwareUpdate:
         # After a reset in Downloading: continue the pull from the journal's committed offset
         # (only with an ETag to prove the file is the same); a push cannot continue since the
         # server's Block1 transfer died with the connection: Result 4. True if acted.
-        if self.state != _DLING or self._dl is not None or self._push:
+        if self.state != _DLING or self._dl is not None or self.pushing:
             return False
         if not self.uri:
             self._fail_download(RESULT_CONNECTION_LOST)
@@ -530,7 +540,7 @@ class FirmwareUpdate:
                 self._finish()
             except FotaError:
                 pass  # the failure is the Result now
-        if self._push and self.state == _DLING and now - self._push_at >= self.push_timeout:
+        if self.pushing and self.state == _DLING and now - self._push_at >= self.push_timeout:
             r = RESULT_CONNECTION_LOST
             if self.starved is not None and self.starved() != self._starved_at:
                 r = RESULT_OUT_OF_RAM  # its blocks came, and found no heap

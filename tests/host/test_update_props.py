@@ -86,7 +86,7 @@ def _do(rig, ev):
     elif ev in ("oom", "bad_package"):
         rig.slot.fail_write = MemoryError() if ev == "oom" else FotaError(6)
         try:
-            if t is not None and fu.state == 1 and not fu._push:
+            if t is not None and fu.state == 1 and not fu.pushing:
                 t.feed(IMAGE[t.offset : t.offset + 1000])
             else:
                 fu.write_package_whole(IMAGE)

@@ -9,7 +9,9 @@ from coap.block import Block1Receiver
 from coap.message import Message
 from lwm2m.obj import Object, R, W, E, M, RW, LwError
 from lwm2m.formats import b64
-from fota.const import FotaError, RESULT_NOT_ENOUGH_SPACE, RESULT_UNSUPPORTED_PROTOCOL
+from fota.const import (
+    FotaError, RESULT_NOT_ENOUGH_SPACE, RESULT_OUT_OF_RAM, RESULT_UNSUPPORTED_PACKAGE, RESULT_UNSUPPORTED_PROTOCOL,
+)
 from fota.update import Refused
 
 # CoAP numbers as private constants (coap.const has them all, with their RFC names): a
@@ -20,6 +22,7 @@ _BLOCK1 = const(27)
 _CHANGED = const(0x44)  # 2.04
 _METHOD_NOT_ALLOWED = const(0x85)  # 4.05
 _REQUEST_ENTITY_TOO_LARGE = const(0x8D)  # 4.13
+_SERVICE_UNAVAILABLE = const(0xA3)  # 5.03
 
 _PACKAGE = const(0)
 _URI = const(1)
@@ -150,26 +153,45 @@ class _PushStream:
 
     def handle(self, req, peer):
         pl = req.payload
-        if not req.has(_BLOCK1) and (len(pl) == 0 or (len(pl) == 1 and pl[0] == 0)):
+        b1 = req.opt_uint(_BLOCK1)
+        if b1 is None and (len(pl) == 0 or (len(pl) == 1 and pl[0] == 0)):
             try:
                 self.fu.reset()  # T7: empty or NULL package
             except Refused as e:
                 return Message(code=e.code)
             return Message(code=_CHANGED)
-        resp = self.rx.handle(req, peer)
-        if resp.code == _REQUEST_ENTITY_TOO_LARGE and self.fu.state == 0:
-            try:
-                self.fu.write_package_begin(self.rx.max_size + 1)  # records Result 2 (T9 / 5.2)
-            except (FotaError, Refused):
-                pass
+        rx = self.rx
+        if b1 is not None and b1 >> 4 == 0 and self._running() and rx.active and peer != rx.peer:
+            # another server's first block while this push runs: not ours to cut short; it
+            # may try again once this one ends (RFC 9175 3.1: 5.03 for a transfer not taken)
+            return Message(code=_SERVICE_UNAVAILABLE)
+        resp = rx.handle(req, peer)
+        if resp.code == _REQUEST_ENTITY_TOO_LARGE:
+            if self._running():
+                self._failed(RESULT_NOT_ENOUGH_SPACE)  # a block past the slot (T9)
+            elif self.fu.state == 0:
+                try:
+                    self.fu.write_package_begin(rx.max_size + 1)  # records Result 2 (T9 / 5.2)
+                except (FotaError, Refused):
+                    pass
         return resp
+
+    def _running(self):
+        return self.fu.pushing and self.fu.state == 1
+
+    def _failed(self, result):
+        # the transfer was refused midway: the push ends here, not at its timeout
+        if self._running():
+            self.fu.download_failed(result)
 
     # Block1Receiver sink
     def begin(self, size):
         if size is not None and self.text:
-            size = size * 3 // 4
+            size = max(size * 3 // 4 - 2, 0)  # the least it decodes to ("=" padding unseen yet)
         try:
-            self.fu.write_package_begin(size)
+            # first block again from the running push's server: it starts over (the other
+            # servers' were answered 5.03 in handle())
+            self.fu.write_package_begin(size, self._running())
         except Refused as e:
             raise _Coded(e.code, e.reason)
         except FotaError as e:
@@ -181,7 +203,11 @@ class _PushStream:
         if self.text:
             try:
                 data = b64.decode(bytes(data).decode())
+            except MemoryError:
+                self._failed(RESULT_OUT_OF_RAM)
+                raise _Coded(_SERVICE_UNAVAILABLE, "no heap to decode a block")
             except Exception:
+                self._failed(RESULT_UNSUPPORTED_PACKAGE)  # a text package that is no image
                 raise _Coded(_BAD_REQUEST, "package is not base64")
         try:
             self.fu.write_package(self.written, data)
