@@ -98,8 +98,8 @@ def install(client, start, keys=None, tuning=None):
     fu.resume()  # a download cut by a reset continues from the journal's committed offset
 
     def poll():
+        loop.later(_POLL_MS, poll)  # first: nothing fu.poll() raises ends the polling
         fu.poll()
-        loop.later(_POLL_MS, poll)
 
     loop.later(_POLL_MS, poll)
     return obj

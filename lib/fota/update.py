@@ -344,7 +344,13 @@ class FirmwareUpdate:
                 return
             self._fail_download(r)  # T12, T13, T9, T10
             raise as_error(e, self.result)
-        self.download_finished(info)
+        try:
+            self.download_finished(info)
+        except Exception as e:
+            # verified, but the journal could not take Downloaded (no heap, a flash fault): a
+            # State the device would forget is not reported; the download ends truthfully
+            self._fail_download(result_of(e, RESULT_NOT_ENOUGH_SPACE))
+            raise as_error(e, self.result)
 
     # -- Package (/5/0/0): push --
 
@@ -536,10 +542,7 @@ class FirmwareUpdate:
         now = self.clock()
         if self._verify_at is not None and self.state == _DLING and now >= self._verify_at:
             self._verify_at = None
-            try:
-                self._finish()
-            except FotaError:
-                pass  # the failure is the Result now
+            self._safely(self._finish)
         if self.pushing and self.state == _DLING and now - self._push_at >= self.push_timeout:
             r = RESULT_CONNECTION_LOST
             if self.starved is not None and self.starved() != self._starved_at:
@@ -548,13 +551,21 @@ class FirmwareUpdate:
             self._fail_download(r)
         if self._retry_at is not None and now >= self._retry_at and self.state == _DLING:
             self._retry_at = None
-            self._restart_pull()
+            self._safely(self._restart_pull)
         if (self.deferred_at is not None and self.state == _DLED
                 and self.result == RESULT_DEFERRED and now - self.deferred_at >= self.max_defer):
-            try:
-                self._update()
-            except FotaError:
-                pass  # the failure is the Result now; the client loop goes on
+            self._safely(self._update)
+
+    def _safely(self, work):
+        # a deadline's work from poll(): a failure is State/Result, never an exception that
+        # would end the caller's polling; a download it leaves behind ends (no heap: 3)
+        try:
+            work()
+        except FotaError:
+            pass  # the failure is the Result now
+        except Exception as e:
+            log.error("fw:", repr(e))
+            self._fail_download(result_of(e, RESULT_CONNECTION_LOST))
 
     def progress(self):
         # (bytes received, total or None)

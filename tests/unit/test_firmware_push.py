@@ -128,3 +128,12 @@ def test_last_block_again_is_acknowledged_and_a_last_block_inside_the_body_is_40
     r = s.block(last)  # resent under a new MID after the transfer ended: done already
     assert r.code == C.CHANGED and split(r.opt_uint(C.BLOCK1)) == (last, 0, SZX)
     assert s.rig.slot.pos == pos and s.state() == (2, 0)
+
+
+def test_null_package_in_one_block_resets_like_one_without_block1():
+    # spec 2.4: Package := single 0x00 resets, however the server frames it
+    s = Server()
+    s.push()
+    assert s.state() == (2, 0)
+    assert s.put(0, 0, b"\x00").code == C.CHANGED and s.state() == (0, 0)
+    assert s.rig.slot.aborts == 1

@@ -773,6 +773,39 @@ def test_link_loss_retries_from_committed_offset_then_4():
     assert _sr(rig) == (IDLE, 4)
 
 
+def test_a_retry_that_finds_no_heap_ends_the_download_not_the_polling():
+    # poll() is what drives every deadline: what a retry raises is State/Result (no heap: 3)
+    rig = Rig(retries=2)
+    t = _pull(rig)
+    t.feed(IMAGE[:5000])
+    t.done("timeout")
+    rig.pull.fail = MemoryError("memory allocation failed, allocating 1280 bytes")
+    rig.clock.t += 2
+    rig.fu.poll()  # must not raise
+    assert _sr(rig) == (IDLE, 3) and rig.slot.aborts == 1 and rig.on_flash()["result"] == 3
+
+
+def test_a_verified_download_the_journal_cannot_take_ends_idle():
+    # a Downloaded the journal did not take would be forgotten at the next reset: not
+    # reported; the download ends, and poll() (the verify's second try here) does not raise
+    rig = Rig()
+    t = _pull(rig)
+    t.feed(IMAGE)
+    rig.slot.fail_finish = MemoryError("memory allocation failed, allocating 132 bytes")
+    t.done()
+    rig.slot.fail_finish = None
+    save = rig.journal.save
+
+    def full(**fields):
+        if fields.get("state") == DLED:
+            raise MemoryError("memory allocation failed, allocating 480 bytes")
+        return save(**fields)
+
+    rig.journal.save = full
+    rig.fu.poll()
+    assert _sr(rig) == (IDLE, 3) and rig.slot.aborts == 1 and rig.on_flash()["result"] == 3
+
+
 def test_two_instances_are_independent():
     # /33629: one FirmwareUpdate per instance, each with its own journal and slot
     a, b = Rig(), Rig()

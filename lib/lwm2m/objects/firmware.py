@@ -154,7 +154,8 @@ class _PushStream:
     def handle(self, req, peer):
         pl = req.payload
         b1 = req.opt_uint(_BLOCK1)
-        if b1 is None and (len(pl) == 0 or (len(pl) == 1 and pl[0] == 0)):
+        if (b1 is None or b1 >> 3 == 0) and (len(pl) == 0 or (len(pl) == 1 and pl[0] == 0)):
+            # empty or NULL, also as a block-wise body of one block (NUM 0, M 0)
             try:
                 self.fu.reset()  # T7: empty or NULL package
             except Refused as e:
