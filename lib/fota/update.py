@@ -223,9 +223,10 @@ class FirmwareUpdate:
             self._check("uri_reset")
             return self._clear(_IDLE, RESULT_INITIAL)
         self._check("uri")
-        if len(uri.encode()) > 255:  # spec 1.5: 0..255 bytes
-            self.uri = uri
-            self._set(_IDLE, RESULT_INVALID_URI)  # T3
+        if len(uri.encode()) > 255:
+            # spec 1.5: 0..255 bytes. Not kept as /5/0/1 either: the journal could not hold
+            # it, and /5/0/1 must read the same after a reset
+            self._set(_IDLE, RESULT_INVALID_URI, uri="")  # T3
             raise FotaError(RESULT_INVALID_URI, "uri longer than 255 bytes")
         self._left = self.retries
         self._resume_at = 0

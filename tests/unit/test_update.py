@@ -185,6 +185,10 @@ def test_T3_invalid_uri_stays_idle_with_7():
     rig.fu.write_uri("")  # clears the error (2.5)
     raises(FotaError, rig.fu.write_uri, "coap://h/" + "x" * 250)  # over 255 bytes
     assert _sr(rig) == (IDLE, 7) and not rig.pull.transfers
+    # not shown as /5/0/1 either: the journal cannot hold it, and a reset would change it
+    assert rig.fu.uri == "" and rig.on_flash()["uri"] == ""
+    rig.reboot()
+    assert (rig.fu.state, rig.fu.result, rig.fu.uri) == (IDLE, 7, "")
 
 
 def test_T3_not_found_once_running_goes_idle_with_7():
