@@ -15,6 +15,7 @@ from lwm2m.objects.firmware import Firmware
 
 COMPONENT = "app"
 _POLL_MS = const(1000)  # retries and deferral deadlines of the state machine
+_NOTIFY_WAIT_MS = const(60000)  # longest an Update's reset waits for a pmin to let State 3 out
 
 
 class Pull:
@@ -87,7 +88,7 @@ def install(client, start, keys=None, tuning=None):
         # Update: mark the slot pending, then reset once the 2.04 (and the State 3
         # notification) went out; boot.py verifies it again and boots it in trial
         writer.activate()
-        client.schedule(board.reset, 500)
+        reset_when_notified(client, board.reset)
 
     ep = client.ep
     fu = FirmwareUpdate(Journal(journal_part), writer, start_download=start_download,
@@ -103,6 +104,16 @@ def install(client, start, keys=None, tuning=None):
 
     loop.later(_POLL_MS, poll)
     return obj
+
+
+def reset_when_notified(client, reset, waited=0):
+    # Spec 4.4: State 3 is notified before the reboot. A server's pmin can hold it back: the
+    # reset waits until nothing waits to be notified (at most _NOTIFY_WAIT_MS), then 500 ms
+    # for the 2.04 and the notifications to leave.
+    if client.notifier.pending() and waited < _NOTIFY_WAIT_MS:
+        client.schedule(lambda: reset_when_notified(client, reset, waited + 250), 250)
+    else:
+        client.schedule(reset, 500)
 
 
 def _report_boot(fu, start, client):

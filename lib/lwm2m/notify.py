@@ -103,6 +103,13 @@ class Notifier:
         if hit:
             self.tick(ticks_ms())  # send now what pmin allows; the rest waits for deadline()
 
+    def pending(self):
+        # True while a change waits to be notified (held back by its pmin)
+        for o in self.obs.items:
+            if isinstance(o.info, Watch) and o.info.pending:
+                return True
+        return False
+
     def deadline(self):
         best = None
         for o in self.obs.items:
