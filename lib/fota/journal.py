@@ -24,16 +24,22 @@ _FMT = const(1)  # body layout below; another value reads as "no journal"
 _HEAD = "<BBBBIII5B"  # fmt state result flags | offset size time | lengths of the 5 strings
 _BODY = const(8)  # after magic and sequence
 _STR = const(29)  # 8 + struct.calcsize(_HEAD): first string byte
+_TAIL = const(500)  # max defer, deferred since: two u32 after the longest strings, before the CRC
 _NONE32 = const(0xFFFFFFFF)  # size unknown
+# flags: severity + 1 in bits 0-1 (0: not recorded, severity 1). The deferral fields sit in
+# the zero-filled tail, so records of either layout read the same under fmt 1: firmware
+# before them reads them as no deferral, and ignores what it does not know.
 
 # string fields in their on-flash order, with their limits (spec 1.5: URI 0..255 bytes)
 _STRINGS = (("uri", 255), ("etag", 64), ("name", 64), ("version", 32), ("component", 32))
-FIELDS = ("state", "result", "offset", "size", "time") + tuple(k for k, _ in _STRINGS)
+FIELDS = ("state", "result", "offset", "size", "time", "severity", "max_defer", "deferred") + tuple(
+    k for k, _ in _STRINGS)
 
 
 def defaults():
-    return {"state": 0, "result": 0, "offset": 0, "size": None, "time": 0, "uri": "",
-            "etag": None, "name": "", "version": "", "component": ""}
+    # severity, max_defer: /5/0/11, /5/0/13; deferred: clock() of the first deferral, 0: none
+    return {"state": 0, "result": 0, "offset": 0, "size": None, "time": 0, "severity": 1, "max_defer": 0,
+            "deferred": 0, "uri": "", "etag": None, "name": "", "version": "", "component": ""}
 
 
 class Journal:
@@ -113,7 +119,7 @@ class Journal:
 
 
 _LIMITS = {"state": 0xFF, "result": 0xFF, "offset": 0xFFFFFFFF, "size": 0xFFFFFFFE,
-           "time": 0xFFFFFFFF}
+           "time": 0xFFFFFFFF, "severity": 2, "max_defer": 0xFFFFFFFF, "deferred": 0xFFFFFFFF}
 for _k, _n in _STRINGS:
     _LIMITS[_k] = _n
 
@@ -144,7 +150,7 @@ def _encode(f, buf):
     strs = [_bytes(f[k]) for k, _ in _STRINGS]
     size = f["size"]
     struct.pack_into(
-        _HEAD, buf, _BODY, _FMT, f["state"], f["result"], 0, f["offset"],
+        _HEAD, buf, _BODY, _FMT, f["state"], f["result"], f["severity"] + 1, f["offset"],
         _NONE32 if size is None else size, f["time"], len(strs[0]), len(strs[1]),
         len(strs[2]), len(strs[3]), len(strs[4]),
     )
@@ -152,16 +158,18 @@ def _encode(f, buf):
     for b in strs:
         buf[at : at + len(b)] = b
         at += len(b)
-    for i in range(at, _SIZE - 4):  # a fixed tail: no stale bytes in the CRC. In place: the
-        buf[i] = 0  # record that says "failed, out of RAM" is written when the heap is full
+    for i in range(at, _TAIL):  # no stale bytes in the CRC. In place: the record that
+        buf[i] = 0  # says "failed, out of RAM" is written when the heap is full
+    struct.pack_into("<II", buf, _TAIL, f["max_defer"], f["deferred"])
 
 
 def _decode(rec):
     h = struct.unpack_from(_HEAD, rec, _BODY)
     if h[0] != _FMT:
         return None
-    f = {"state": h[1], "result": h[2], "offset": h[4],
-         "size": None if h[5] == _NONE32 else h[5], "time": h[6]}
+    t = struct.unpack_from("<II", rec, _TAIL)
+    f = {"state": h[1], "result": h[2], "offset": h[4], "size": None if h[5] == _NONE32 else h[5],
+         "time": h[6], "severity": (h[3] & 3) - 1 if h[3] & 3 else 1, "max_defer": t[0], "deferred": t[1]}
     at = _STR
     for i, (k, _) in enumerate(_STRINGS):
         n = h[7 + i]

@@ -128,9 +128,6 @@ class FirmwareUpdate:
         self.backoff = backoff
         self.push_timeout = push_timeout
         self.starved = starved
-        self.severity = 1  # /5/0/11 (0 critical, 1 mandatory, 2 optional)
-        self.max_defer = 0  # /5/0/13 seconds; 0: no deferral
-        self.deferred_at = None
         self.received = 0  # bytes taken by the slot writer (progress; may be buffered)
         self._dl = None  # running pull handle
         self.pushing = False  # a push transfer is running (its blocks are taken)
@@ -152,6 +149,10 @@ class FirmwareUpdate:
         self.etag = rec["etag"]
         self.changed_at = rec["time"]
         self.committed = rec["offset"]  # bytes durably written, as the journal holds them
+        self.severity = rec["severity"]  # /5/0/11 (0 critical, 1 mandatory, 2 optional)
+        self.max_defer = rec["max_defer"]  # /5/0/13 seconds; 0: no deferral
+        d = rec["deferred"]  # a deferral's deadline survives a reset (never from a clock set back)
+        self.deferred_at = min(d, self.clock()) if d and self.state == _DLED and self.result == RESULT_DEFERRED else None
 
     # -- the one place State and Result change --
 
@@ -200,7 +201,7 @@ class FirmwareUpdate:
         self._stop()
         if self.state != _IDLE:
             self.slot.abort()
-        self._set(state, result, uri="", offset=0, etag=None, size=None, name="", version="")
+        self._set(state, result, uri="", offset=0, etag=None, size=None, name="", version="", deferred=0)
 
     def _stop(self):
         self._gen += 1
@@ -215,6 +216,13 @@ class FirmwareUpdate:
                 dl.cancel()
             except Exception:
                 pass  # the engine is already gone; nothing more of it will be used
+
+    def configure(self, **policy):
+        # severity= (/5/0/11), max_defer= (/5/0/13): kept in the journal, as State is, so a
+        # deferral still runs out after a reset
+        self.journal.save(**policy)  # ValueError for a value the journal cannot hold
+        for k in policy:
+            setattr(self, k, policy[k])
 
     # -- Package URI (/5/0/1): pull --
 
@@ -461,7 +469,7 @@ class FirmwareUpdate:
                 and self.defer(self.severity, self.max_defer)):
             if self.deferred_at is None:  # the deadline runs from the first deferral
                 self.deferred_at = self.clock()
-            self._set(_DLED, RESULT_DEFERRED)  # T15
+            self._set(_DLED, RESULT_DEFERRED, deferred=self.deferred_at)  # T15
             return
         self._update()  # T14
 
@@ -473,7 +481,7 @@ class FirmwareUpdate:
 
     def _update(self):
         self.deferred_at = None
-        self._set(_UPD, RESULT_INITIAL)  # Result 0 as the update starts (2.5)
+        self._set(_UPD, RESULT_INITIAL, deferred=0)  # Result 0 as the update starts (2.5)
         try:
             if self.apply is not None:
                 self.apply()

@@ -15,6 +15,7 @@ def _journal(f, every=4096):
 
 
 FULL = {"state": 1, "result": 0, "offset": 8192, "size": 300000, "time": 1700000000,
+        "severity": 2, "max_defer": 86400, "deferred": 1700000100,
         "uri": "coaps://fw.example.net:5684/" + "x" * 200, "etag": b"\x01\x02\x03\x04",
         "name": "app", "version": "1.2.3+4", "component": "application"}
 
@@ -34,6 +35,32 @@ def test_roundtrip_all_fields():
     for k in FULL:  # compare field by field: dict order means nothing on MicroPython
         assert got[k] == FULL[k], k
     assert got == FULL
+
+
+def test_longest_strings_leave_the_deferral_fields_alone():
+    f = _flash()
+    j = _journal(f)
+    j.save(uri="u" * 255, etag=b"E" * 64, name="n" * 64, version="v" * 32, component="c" * 32,
+           severity=0, max_defer=0xFFFFFFFF, deferred=0xFFFFFFFE)
+    got = _journal(f).load()
+    assert (got["uri"], got["component"]) == ("u" * 255, "c" * 32)
+    assert (got["severity"], got["max_defer"], got["deferred"]) == (0, 0xFFFFFFFF, 0xFFFFFFFE)
+
+
+def test_a_record_written_before_the_deferral_fields_reads_with_their_defaults():
+    # the same fmt 1: its flags byte was 0 and its tail zero-filled (a journal a firmware
+    # before this one left, read after the update that brought this one)
+    f = _flash()
+    j = _journal(f)
+    j.save(state=3, result=0, uri="coap://h/fw")
+    buf = j._buf
+    buf[11] = 0  # flags as such a firmware wrote them
+    for i in range(500, 508):
+        buf[i] = 0
+    j._append()
+    got = _journal(f).load()
+    assert (got["state"], got["uri"]) == (3, "coap://h/fw")
+    assert (got["severity"], got["max_defer"], got["deferred"]) == (1, 0, 0)
 
 
 def test_unicode_and_longest_strings_fit():

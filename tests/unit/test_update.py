@@ -451,6 +451,25 @@ def _deferring(answer=True):
     return rig
 
 
+def test_a_deferral_runs_out_after_a_reset_too():
+    # Severity, Max Defer Period and the deferral's start are kept as State is (T16 after a
+    # reset: the device still says Downloaded / 11, so its deadline must still hold)
+    rig = Rig(defer=lambda severity, max_defer: True)
+    rig.fu.configure(severity=0, max_defer=60)
+    _downloaded(rig)
+    rig.fu.execute_update()
+    assert _sr(rig) == (DLED, 11)
+    rig.clock.t += 30
+    fu = rig.reboot()
+    assert (fu.severity, fu.max_defer, fu.deferred_at) == (0, 60, rig.clock.t - 30)
+    fu.poll()
+    assert _sr(rig) == (DLED, 11) and rig.applied == 0
+    rig.clock.t += 30
+    fu.poll()
+    assert _sr(rig) == (UPD, 0) and rig.applied == 1
+    assert rig.on_flash()["deferred"] == 0 and rig.reboot().deferred_at is None
+
+
 def test_T15_user_defers():
     rig = _deferring()
     rig.fu.execute_update()

@@ -95,8 +95,8 @@ class Firmware(Object):
     def check(self, iid, rid, value):
         if rid == _SEVERITY and not (isinstance(value, int) and 0 <= value <= 2):
             raise LwError(_BAD_REQUEST, "severity is 0..2")
-        if rid == _MAX_DEFER and not (isinstance(value, int) and value >= 0):
-            raise LwError(_BAD_REQUEST, "max defer period is >= 0")
+        if rid == _MAX_DEFER and not (isinstance(value, int) and 0 <= value <= 0xFFFFFFFF):
+            raise LwError(_BAD_REQUEST, "max defer period is 0..2^32-1 s")
         return value
 
     def set(self, iid, rid, value):
@@ -116,9 +116,9 @@ class Firmware(Object):
                 raise LwError(_BAD_REQUEST, "unsupported protocol")
             return
         if rid == _SEVERITY:
-            fu.severity = value
+            fu.configure(severity=value)
         elif rid == _MAX_DEFER:
-            fu.max_defer = value
+            fu.configure(max_defer=value)
 
     def execute(self, iid, rid, args):
         try:
