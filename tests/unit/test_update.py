@@ -386,9 +386,8 @@ def test_a_pull_never_times_out_as_a_push():
     assert _sr(rig) == (DLING, 0)
 
 
-def test_verify_that_finds_no_heap_is_tried_again_from_poll():
-    # the whole image is on flash; only its check found no heap (the transfer's objects still
-    # alive as it reported): not thrown away, checked again at the next poll()
+def _pulled_without_heap_to_verify():
+    # a whole pull whose check found no heap: Downloading, checked again at the next poll()
     rig = Rig()
     t = _pull(rig)
     t.feed(IMAGE)
@@ -396,6 +395,13 @@ def test_verify_that_finds_no_heap_is_tried_again_from_poll():
     t.done()
     assert _sr(rig) == (DLING, 0) and rig.slot.aborts == 0
     rig.slot.fail_finish = None
+    return rig
+
+
+def test_verify_that_finds_no_heap_is_tried_again_from_poll():
+    # the whole image is on flash; only its check found no heap (the transfer's objects still
+    # alive as it reported): not thrown away, checked again at the next poll()
+    rig = _pulled_without_heap_to_verify()
     rig.fu.poll()
     assert _sr(rig) == (DLED, 0) and rig.slot.aborts == 0
 
@@ -811,12 +817,7 @@ def test_a_retry_that_finds_no_heap_ends_the_download_not_the_polling():
 def test_a_verified_download_the_journal_cannot_take_ends_idle():
     # a Downloaded the journal did not take would be forgotten at the next reset: not
     # reported; the download ends, and poll() (the verify's second try here) does not raise
-    rig = Rig()
-    t = _pull(rig)
-    t.feed(IMAGE)
-    rig.slot.fail_finish = MemoryError("memory allocation failed, allocating 132 bytes")
-    t.done()
-    rig.slot.fail_finish = None
+    rig = _pulled_without_heap_to_verify()
     save = rig.journal.save
 
     def full(**fields):
