@@ -1,11 +1,16 @@
 # fota.download.http: http:// and https:// pull, our own streaming HTTP/1.1 GET over the
 # shared loop (https: TLS from tcp.StreamEngine, server authenticated by secure.tls_context).
-# Content-Length, chunked and read-until-close bodies; resume with Range + If-Match; 200 to
-# a Range request (server ignored it) or 412 (ETag changed) -> restart from 0; bounded
-# redirects; 404/410 -> Result 7; 5xx, timeouts, lost connections -> retries, then 4.
+# Content-Length, chunked and read-until-close bodies (RFC 9112 6.3: an invalid or
+# conflicting Content-Length, a transfer coding other than chunked alone -> Result 4 at once);
+# resume with Range + If-Match; 200 to a Range request (server ignored it), 412 (ETag
+# changed) or a 206 for a resource of another size -> restart from 0; a 206 that ends short
+# of the end -> the next Range request at once; bounded redirects (relative ones resolved,
+# RFC 3986 5.2); 404/410 -> Result 7; 5xx, timeouts, lost connections -> retries, then 4.
 # Redirects may go from http to https, never from https back to plain http (Result 4):
 # the operator asked for an authenticated server, and a redirect must not undo that.
 # Headers are parsed in place in the receive buffer; body bytes go straight to the sink.
+# Header values stay bytes (a Location is decoded only to follow it; an ETag goes back as
+# it came).
 # SPDX-License-Identifier: MIT
 from port import const
 from fota.const import FotaError, RESULT_INVALID_URI, RESULT_CONNECTION_LOST, RESULT_UNSUPPORTED_PROTOCOL
@@ -19,25 +24,86 @@ _CHUNK = const(2)
 _C_SIZE = const(0)
 _C_DATA = const(1)
 _C_CRLF = const(2)
-_C_TRAILER = const(3)
 _MAX_LINE = const(256)  # a chunk-size line longer than this is not HTTP we accept
+# the fields we act on (the only ones copied out of the buffer)
+_FIELDS = (b"content-length", b"transfer-encoding", b"etag", b"content-range", b"location")
+
+
+def _find(s, seps, i):
+    # index of the first of seps in s from i on, or len(s)
+    j = len(s)
+    for sep in seps:
+        k = s.find(sep, i)
+        if 0 <= k < j:
+            j = k
+    return j
 
 
 def _target(uri):
-    # The request target as written in the URI (keeps its percent-encoding), "/" if empty.
-    i = uri.find("://") + 3
-    j = len(uri)
-    for sep in "/?":
-        k = uri.find(sep, i)
-        if 0 <= k < j:
-            j = k
-    t = uri[j:]
-    k = t.find("#")
-    if k >= 0:
-        t = t[:k]
+    # The request target: path and query as written in the URI (their percent-encoding
+    # kept), "/" if empty; what a request line cannot hold (controls, space, non-ASCII) is
+    # percent-encoded.
+    i = _find(uri, "/?#", uri.find("://") + 3)
+    t = uri[i : _find(uri, "#", i)]
     if not t.startswith("/"):
         t = "/" + t
+    b = t.encode()
+    for c in b:
+        if c <= 32 or c >= 127:
+            return "".join("%%%02X" % c if c <= 32 or c >= 127 else chr(c) for c in b)
     return t
+
+
+def _resolve(base, ref):
+    # RFC 3986 5.2: the reference ref (a Location) resolved against the absolute URI base
+    s = _find(ref, "?#", 0)
+    k = ref.find(":")
+    if 0 < k < _find(ref, "/?#", 0):
+        return ref  # it has a scheme
+    i = base.find("://") + 1
+    if ref.startswith("//"):
+        return base[:i] + ref
+    a = _find(base, "/?#", i + 2)  # the end of the authority
+    e = _find(base, "?#", a)  # the end of the path
+    path = ref[:s]
+    if not path:
+        return base[: e if ref[s : s + 1] == "?" else _find(base, "#", e)] + ref
+    if path[0] != "/":
+        path = (base[a : base.rfind("/", a, e) + 1] or "/") + path
+    if "." in path:
+        out = []
+        for seg in path.split("/")[1:]:
+            if seg == "..":
+                if out:
+                    out.pop()
+            elif seg != ".":
+                out.append(seg)
+        if seg == "." or seg == "..":
+            out.append("")
+        path = "/" + "/".join(out)
+    return base[:a] + path + ref[s:]
+
+
+def _clen(v):
+    # Content-Length: digits, or a list of the same digits ("5, 5"); -1 if anything else
+    n = -1
+    for x in v.split(b","):
+        x = x.strip()
+        if not x.isdigit() or 0 <= n != int(x):
+            return -1
+        n = int(x)
+    return n
+
+
+def _etag(v):
+    # an entity-tag (RFC 9110 8.8.3: [W/]"etagc*", obs-text allowed), None if malformed
+    s = v[2:] if v[:2] == b"W/" else v
+    if len(s) < 2 or s[0] != 34 or s[-1] != 34:
+        return None
+    for c in s[1:-1]:
+        if c < 33 or c == 34 or c == 127:
+            return None
+    return v
 
 
 def _hex(buf, a, b):
@@ -95,12 +161,14 @@ class Engine(StreamEngine):
             self._target, host)
         if self.offset:
             r += "Range: bytes=%d-\r\n" % self.offset
+        r = r.encode()
         if self.etag is not None and not self.etag.startswith(b"W/"):
             # 412 if the resource changed since we saw this ETag: never stitch two versions.
-            # A weak ETag never matches If-Match (RFC 9110 13.1.1): resume without it and
-            # let the image signature catch a mixed image.
-            r += "If-Match: " + self.etag.decode() + "\r\n"
-        return (r + "\r\n").encode()
+            # A weak ETag never matches If-Match (RFC 9110 13.1.1): resume without it (a 206
+            # must at least have the size we saw) and let the image signature catch a mixed
+            # image. The ETag's bytes go back as they came (obs-text is not UTF-8).
+            r += b"If-Match: " + self.etag + b"\r\n"
+        return r + b"\r\n"
 
     # -- response -------------------------------------------------------------------------
     def _consume(self):
@@ -119,7 +187,7 @@ class Engine(StreamEngine):
                 if self._left > 0:
                     self._left -= n
                     if self._left == 0:
-                        return self._finish()
+                        return self._end()
             else:
                 return self._chunked()  # it consumes all it can, or waits for a line's end
 
@@ -140,28 +208,39 @@ class Engine(StreamEngine):
             return False
         clen = -1
         chunked = False
-        etag = location = crange = None
+        etag = location = crange = bad = None
         p = buf.find(b"\r\n", p, end + 2) + 2
         while p < end + 2:
             eol = buf.find(b"\r\n", p, end + 2)
             colon = buf.find(b":", p, eol)
             if colon > p:
-                name = bytes(buf[p:colon]).lower()
-                # only the few headers we act on are copied out of the buffer
-                if name == b"content-length":
-                    try:
-                        clen = int(bytes(buf[colon + 1 : eol]).strip())
-                    except ValueError:
-                        pass
-                elif name == b"transfer-encoding":
-                    chunked = b"chunked" in bytes(buf[colon + 1 : eol]).lower()
-                elif name == b"etag":
-                    etag = bytes(buf[colon + 1 : eol]).strip()
-                elif name == b"content-range":
-                    crange = bytes(buf[colon + 1 : eol]).strip()
-                elif name == b"location":
-                    location = bytes(buf[colon + 1 : eol]).strip().decode()
+                name = bytes(buf[p:colon]).rstrip().lower()
+                if name in _FIELDS:
+                    # folded onto the next line, or space before the colon: malformed (None)
+                    v = None
+                    if len(name) == colon - p and buf[eol + 2] not in (32, 9):
+                        v = bytes(buf[colon + 1 : eol]).strip()
+                    if name == b"content-length":
+                        n = -1 if v is None else _clen(v)
+                        if n < 0 or 0 <= clen != n:
+                            bad = "Content-Length"  # RFC 9112 6.3: unrecoverable
+                        clen = n
+                    elif name == b"transfer-encoding":
+                        # chunked alone, and not in HTTP/1.0 (RFC 9112 6.1): other codings
+                        # would put encoded bytes in the image
+                        if chunked or v is None or v.lower() != b"chunked" or buf[self.rpos + 7] != 49:
+                            bad = "Transfer-Encoding"
+                        chunked = True
+                    elif name == b"etag":
+                        etag = _etag(v) if v else None  # a malformed one counts as absent
+                    elif name == b"content-range":
+                        crange = v
+                    else:
+                        location = v
             p = eol + 2
+        if bad:
+            self._fail(RESULT_CONNECTION_LOST, "bad " + bad)
+            return False
         self.rpos = end + 4
         self.status = status
         if status < 200:
@@ -184,7 +263,7 @@ class Engine(StreamEngine):
             self._restart("http 412: changed since the ETag")
             return False
         if status == 416:
-            total = _total(crange)
+            total = _range(crange)[2]
             if total is not None and total == self.offset:
                 self.size = total  # we already had every byte
                 self._finish()
@@ -195,14 +274,26 @@ class Engine(StreamEngine):
             if self.offset:
                 self._restart("server ignored Range")
                 return False
-            size = clen if clen >= 0 and self._state == _BODY else None
-            return self._head_checked(size, etag)
+            # (a size from an earlier response with no byte taken must not outlive it)
+            self.size = clen if clen >= 0 and self._state == _BODY else None
+            return self._head_checked(self.size, etag)
         if status == 206:
-            first = _first(crange)
+            first, last, total = _range(crange)
             if first != self.offset:
                 self._restart("range starts at %s" % first)
                 return False
-            return self._head_checked(_total(crange), etag)
+            n = last - first + 1
+            if n < 1 or total is not None and last >= total or self._state == _BODY and 0 <= clen != n:
+                self._fail(RESULT_CONNECTION_LOST, "bad Content-Range")
+                return False
+            if self.size is not None and total != self.size:
+                # without a strong ETag (If-Match) nothing else tells another file apart:
+                # its pieces must not be joined to ours (RFC 9110 15.3.7.3)
+                self._restart("size changed")
+                return False
+            if self._state == _BODY:
+                self._left = n
+            return self._head_checked(total, etag)
         if status >= 500:
             self._lost("http %d" % status)
         else:
@@ -217,6 +308,15 @@ class Engine(StreamEngine):
             return False
         return True
 
+    def _end(self):
+        # The body is complete. A 206 that ended short of the resource's end (Content-Range
+        # "bytes 50-59/100"): ask for the rest now (RFC 9110 15.3.7).
+        if self.size is not None and self.offset < self.size:
+            self._close()
+            self._timer = self.loop.later(0, self._go)
+            return
+        self._finish()
+
     def _redirect(self, location):
         from coap.uri import split, UriError
 
@@ -224,13 +324,11 @@ class Engine(StreamEngine):
             return self._fail(RESULT_CONNECTION_LOST, "too many redirects")
         self.redirects -= 1
         scheme = "https" if self.tls_ctx is not None else "http"
-        if location.startswith("/"):
-            location = "%s://%s:%d%s" % (scheme, self.host if ":" not in self.host else "[" + self.host + "]",
-                                        self.port, location)
-        i = location.find("://")
-        if i <= 0:
+        try:
+            location = _resolve(self.uri, location.decode())
+        except UnicodeError:
             return self._fail(RESULT_INVALID_URI, "bad redirect")
-        to = location[:i].lower()
+        to = location[: location.find(":")].lower()
         if to not in ("http", "https") or to not in [s[0] for s in SCHEMES]:
             return self._fail(RESULT_UNSUPPORTED_PROTOCOL, "redirect to " + to)
         if scheme == "https" and to == "http":
@@ -279,14 +377,16 @@ class Engine(StreamEngine):
                 n = _hex(buf, a, b)
                 if n < 0:
                     return self._fail(RESULT_CONNECTION_LOST, "bad chunk size")
+                if n == 0:
+                    # the last chunk: the body is complete; trailers, however long, are
+                    # not read (the connection closes)
+                    return self._end()
                 self._left = n
-                self._cst = _C_DATA if n else _C_TRAILER
-            elif self._cst == _C_CRLF:
-                if b != a:
-                    return self._fail(RESULT_CONNECTION_LOST, "chunk longer than declared")
+                self._cst = _C_DATA
+            elif b != a:  # _C_CRLF
+                return self._fail(RESULT_CONNECTION_LOST, "chunk longer than declared")
+            else:
                 self._cst = _C_SIZE
-            elif b == a:  # the empty line after the trailers: the body is complete
-                return self._finish()
 
     def _eof(self):
         if self._state == _BODY and self._left < 0 and self.status in (200, 206):
@@ -299,23 +399,19 @@ class Engine(StreamEngine):
         self._lost("connection closed")
 
 
-def _first(crange):
-    # "bytes a-b/c" -> a (None if absent or malformed)
-    if not crange or not crange.startswith(b"bytes "):
-        return None
-    k = crange.find(b"-")
-    try:
-        return int(crange[6:k]) if k > 6 else None
-    except ValueError:
-        return None
-
-
-def _total(crange):
-    # "bytes a-b/c" or "bytes */c" -> c (None if "*" or malformed)
-    if not crange:
-        return None
-    k = crange.find(b"/")
-    try:
-        return int(crange[k + 1 :]) if k >= 0 else None
-    except ValueError:
-        return None
+def _range(cr):
+    # Content-Range "bytes a-b/c" or "bytes */c" -> (a, b, c); what is "*", absent or
+    # malformed is None (a and b together)
+    a = b = c = None
+    k = cr.find(b"/") if cr else -1
+    if k > 6 and cr[:6] == b"bytes ":
+        j = cr.find(b"-", 6, k)
+        try:
+            c = int(cr[k + 1 :])
+        except ValueError:
+            pass
+        try:
+            a, b = int(cr[6:j]), int(cr[j + 1 : k])
+        except ValueError:
+            pass
+    return a, b, c
