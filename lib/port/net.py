@@ -48,8 +48,9 @@ def peer_port(addr):
 
 
 def udp_socket(host="0.0.0.0", port=0):
-    # A non-blocking UDP socket bound to host:port (port 0 = ephemeral).
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # A non-blocking UDP socket bound to host:port (port 0 = ephemeral); an IPv6 host ("::")
+    # makes an IPv6 socket (OSError where the port has none).
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     except (OSError, AttributeError):
@@ -82,10 +83,14 @@ def drop(sock):
 
 
 def recvfrom(sock, size):
-    # One datagram or None when nothing is waiting.
+    # One datagram or None when nothing is waiting; the sender as peer_key() makes it (an
+    # IPv6 sender comes with flow info and scope on CPython, not in resolve()'s key)
     try:
-        return sock.recvfrom(size)
+        r = sock.recvfrom(size)
     except OSError as e:
         if would_block(e):
             return None
         raise
+    if not MICROPYTHON and len(r[1]) > 2:
+        r = r[0], r[1][:2]
+    return r

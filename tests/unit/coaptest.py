@@ -16,12 +16,12 @@ def fast_params(**kw):
     return p
 
 
-def bind_free():
+def bind_free(host="127.0.0.1"):
     # A socket on a free port (MicroPython has no getsockname, so pick ports ourselves).
     for _ in range(50):
         port = 20000 + random_int(15) % 40000
         try:
-            return udp_socket("127.0.0.1", port), port
+            return udp_socket(host, port), port
         except OSError:
             pass
     raise OSError("no free port")

@@ -70,6 +70,22 @@ def test_memory_error_opening_a_transfer_is_result_3():
     assert e.error is not None and e.error.result == RESULT_OUT_OF_RAM and e.done
 
 
+class NoRoute(download.Engine):
+    def _begin(self):
+        raise OSError(101)  # ENETUNREACH, or an address family the port has no socket for
+
+
+def test_a_socket_that_cannot_be_made_is_a_lost_link_not_a_download_that_never_ends():
+    from fota.const import RESULT_CONNECTION_LOST
+
+    loop, seen = Loop(), []
+    e = NoRoute(loop, "coap://127.0.0.1/fw", PARTS, lambda off, d: None, on_done=seen.append, retries=1,
+                backoff_ms=10)
+    e.start()
+    assert loop.run_until(lambda: seen, 2000)
+    assert e.error is not None and e.error.result == RESULT_CONNECTION_LOST and e.attempts == 2, e.error
+
+
 def test_coap_blocks_that_find_no_heap_are_result_3_not_a_lost_link():
     # every response of a CoAP pull is dropped for lack of memory (the endpoint reads it
     # away, see test_coap_endpoint), whatever the block size: the pull ends with 3 once

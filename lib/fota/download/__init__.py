@@ -150,6 +150,10 @@ class Engine:
             except MemoryError:
                 # not a stalled Downloading: the state machine reports 3 and the client goes on
                 self._finish(FotaError(RESULT_OUT_OF_RAM, "connect: out of memory"))
+            except OSError as e:
+                # no socket, no route, an address family the port lacks: like a refused
+                # connection (retries, then 4), never a Downloading nothing will end
+                self._lost("connect: %r" % (e,))
 
     def _begin(self):
         raise NotImplementedError
@@ -229,6 +233,10 @@ class Engine:
         if self.done:
             return
         self._close()
+        if error is None and self.size is not None and self.offset != self.size:
+            # the server said "last" at a byte count its own size contradicts: not a whole
+            # image, and not one the signature check should be left to find out
+            error = FotaError(RESULT_CONNECTION_LOST, "ended at %d of %d bytes" % (self.offset, self.size))
         self.done = True
         self.error = error
         if error is None:

@@ -41,7 +41,6 @@ class Engine(_Engine):
         self._ep = None
         self._peer = None
         self._pull = None
-        self._skip = 0
         self._from = 0
         self._ctx = None
         self._dtls = None
@@ -58,7 +57,7 @@ class Engine(_Engine):
                 return self._fail(RESULT_INVALID_URI, "unresolvable host " + self.host)
         # A fresh socket per attempt: a connected UDP socket that got ICMP unreachable keeps
         # reporting it, and a new source port gives the server a clean slate.
-        sock = udp_socket("0.0.0.0", 0)
+        sock = udp_socket("::" if ":" in self.host else "0.0.0.0", 0)  # an IPv6 literal: IPv6
         if self._ctx is not None:
             from port import dtls  # loaded only for coaps
             from port.tls import TlsError
@@ -83,7 +82,6 @@ class Engine(_Engine):
         bs = 16 << self.szx
         self._ep.rx_size = bs + _ROOM
         self._from = self.offset - self.offset % bs
-        self._skip = self.offset - self._from
         self._pull = BlockPull(self._ep, self._peer, self.path, self._block, self._pulled, self._on_head,
                                self.szx, self._from, self.etag, None if _is_ip(self.host) else self.host,
                                None, self.query, None, self.block_retries).start()
@@ -102,9 +100,13 @@ class Engine(_Engine):
             raise _Stop()
 
     def _block(self, off, data):
-        if self._skip:
-            data = memoryview(data)[self._skip :]
-            self._skip = 0
+        # bytes of this block the sink has already (a resume inside a block, also when the
+        # server answers with smaller blocks than asked for: counted from each block's offset)
+        skip = self.offset - off
+        if skip >= len(data):
+            return
+        if skip > 0:
+            data = memoryview(data)[skip:]
         if not self._data(data):
             raise _Stop()
 
