@@ -63,6 +63,31 @@ def test_ab_full_update():
     assert ABWriter(boot, KEYS, fakeimage).current_version() == (1, 1, 0, 0)
 
 
+def test_ab_never_targets_the_slot_a_fallback_boot_runs():
+    # the confirmed slot is damaged and power_on() cannot write its switch (a flash fault):
+    # fallback() runs the other slot without a record of it. The writer must take the
+    # damaged slot, never the one that runs (the only good image), whatever the record says
+    f, boot = _board()
+    parts = boot.slots
+    parts[1].write(0, fakeimage.make(b"v2" * 50, (1, 1, 0, 0)))
+    parts[0].write(40, b"\x00")  # app_a (confirmed) damaged
+    save = boot.store.save
+
+    def fault(rec):
+        raise OSError(5)
+
+    boot.store.save = fault
+    raises(OSError, boot.power_on)
+    sel = boot.fallback()
+    boot.store.save = save
+    assert sel.slot == 1 and sel.verified and boot._load().active == 0
+    assert boot.running() == (1, False)
+    w = ABWriter(boot, KEYS, fakeimage)
+    w.open(None)
+    assert w.slot == 0
+    raises(FotaError, boot.release, 1)
+
+
 def test_ab_size_checked_before_any_erase():
     f, boot = _board()
     w = ABWriter(boot, KEYS, fakeimage)
@@ -148,6 +173,24 @@ def test_ab_downgrade_and_component():
     assert boot.power_on().slot == 1  # the boot honours the explicit permission
     w = ABWriter(boot, KEYS, fakeimage, component="app")
     raises(FotaError, w.open, 10)  # trial running: the fallback slot is not free
+
+
+def test_the_running_images_security_counter_is_the_floor_from_its_first_boot():
+    # a factory image with security counter 7, never "confirmed" (nothing to confirm): its
+    # counter is the floor once it booted, so a newer version with counter 2 is refused
+    f = Flash(20 * SECTOR, None, TABLE)
+    parts = (f.partition("app_a"), f.partition("app_b"))
+    parts[0].write(0, fakeimage.make(b"factory", (1, 0, 0, 0), sec=7))
+    boot = Boot(RecordStore(f.partition("bootctl")), parts, KEYS, fakeimage)
+    assert boot.power_on().slot == 0 and boot.record().min_sec == 7
+    seq = boot.record().seq
+    boot.power_on()
+    assert boot.record().seq == seq  # a second boot writes no record for it
+    w = ABWriter(boot, KEYS, fakeimage)
+    img = fakeimage.make(BODY, (1, 1, 0, 0), sec=2)
+    w.open(len(img))
+    _feed(w, img)
+    assert raises(FotaError, w.finish).result == 6
 
 
 def test_ab_open_refused_during_trial_and_abort_drops_activation():

@@ -110,11 +110,15 @@ class Boot:
 
     def running(self):
         # (slot, trial): the slot this boot runs and whether it is an unconfirmed trial. Read
-        # from the record, so a fresh process (main.py) sees what power_on() decided.
+        # from the record, so a fresh process (main.py) sees what power_on() decided; but a
+        # slot chosen without a record write (fallback() after a flash fault) is the one that
+        # runs whatever the record says: never a writer's target.
         rec = self._load()
-        if rec.pending != NONE and rec.trials > 0:
-            return rec.pending, True
-        return rec.active, False
+        run = (rec.pending, True) if rec.pending != NONE and rec.trials > 0 else (rec.active, False)
+        sel = self.selected
+        if sel is not None and sel.slot != run[0]:
+            return sel.slot, False
+        return run
 
     def confirm(self):
         # Commit the trial image. Call after registering with the LwM2M server. Returns True

@@ -32,6 +32,11 @@ def power_on(boot):
             if action == _t.RUN_UNVERIFIED and rec.event != EVENT_UNVERIFIED:
                 rec.event = EVENT_UNVERIFIED
                 boot.store.save(rec)
+            elif verified and _sec(info) > rec.min_sec:
+                # the confirmed image's security counter is the floor from now on (a factory
+                # image's too, not only what confirm() committed), as MCUboot's rollback check
+                rec.min_sec = _sec(info)
+                boot.store.save(rec)
             sel = Selection(rec.active, boot.slots[rec.active], False, verified, action, info)
             break
         if action == _t.SWITCH:
