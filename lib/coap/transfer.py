@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: MIT
 from port import const
 from port import log
-from coap.message import Message, block_value, encode_option, split
+from coap.message import Message, CoapError, block_value, encode_option, split
 
 # CoAP numbers as private constants (coap.const has them all, with their RFC names): a
 # private const is inlined by mpy-cross and costs no dict entry or qstr on the device
@@ -30,10 +30,14 @@ _BERT = const(7)
 class BlockPull:
     # GET a resource block by block into sink(offset, data); the body never sits in RAM.
     # Resumable: start at a byte offset (a multiple of the block size) with the ETag seen
-    # before; an ETag change fails the transfer ("etag") so the caller can start over.
+    # before; an ETag change fails the transfer ("etag") so the caller can start over. A
+    # later block without an ETag is taken (RFC 7959 does not ask for one on every block),
+    # but the first answer of a resume must show the ETag given: nothing else ties the
+    # bytes the sink has to this version.
     # on_head(size2, etag) runs on the first response (check free space before writing);
     # on_done(pull) runs once with pull.error None, "timeout", "reset", "nomem", "etag", "code",
-    # "protocol" or "sink", and pull.code holding the last response code.
+    # "protocol" (also a malformed Block2 or Size2) or "sink", and pull.code holding the
+    # last response code.
     # retries: how many more times one block is asked for after its exchange timed out
     # (each with a full CON retransmission budget); the budget renews with every block.
     def __init__(self, endpoint, peer, path, sink, on_done=None, on_head=None, szx=6,
@@ -76,7 +80,7 @@ class BlockPull:
         for q in query:
             m.add(15, q)
         self._base = m.encode_into(ex.buf)
-        ex.token = m.token
+        ex.token = bytearray(m.token)  # changed in place, with its copy in ex.buf, per block
         ex.expect_response = True
         self._last_opt = 15 if query else (_URI_PATH if path else (7 if port else (3 if host else 0)))
 
@@ -97,6 +101,11 @@ class BlockPull:
     def _on_response(self, ex, m):
         try:
             self._response(ex, m)
+        except CoapError:
+            # an option we must read is malformed (Size2 or Block2 over 4 bytes): the
+            # server's fault, not the sink's
+            if not self.done:
+                self._done("protocol")
         except Exception as e:
             # e.g. an allocation failing mid-block: end the transfer (the caller maps a
             # MemoryError to its own result) instead of leaving it waiting forever
@@ -130,12 +139,12 @@ class BlockPull:
         off = num << (szx + 4)
         if off != self.offset:
             return self._done("protocol")
+        if self.etag is None:
+            self.etag = m.opt(_ETAG)  # the first one seen: later blocks must not differ
+        elif not m.opt_equals(_ETAG, self.etag) and (self._first or m.has(_ETAG)):
+            return self._done("etag")  # never stitch two versions together
         if self._first:
             self._first = False
-            if self.etag is None:
-                self.etag = m.opt(_ETAG)
-            elif not m.opt_equals(_ETAG, self.etag):
-                return self._done("etag")
             self.size = m.opt_uint(_SIZE2)
             if self.on_head is not None:
                 try:
@@ -143,8 +152,6 @@ class BlockPull:
                 except Exception as e:
                     self.sink_error = e
                     return self._done("sink")
-        elif not m.opt_equals(_ETAG, self.etag):
-            return self._done("etag")  # never stitch two versions together
         pl = m.payload
         n = len(pl)
         if more and n != (16 << szx):
@@ -159,6 +166,17 @@ class BlockPull:
         if not more:
             return self._done(None)
         self.szx = szx  # follow a server that picked a smaller size
+        # A new token for the next block (the last one plus 1, in ex.token and ex.buf): a
+        # repeated or late answer to this block carries the old one, and the endpoint
+        # rejects it instead of matching it to the next request (RFC 7252 5.3.1)
+        t = ex.token
+        i = len(t)
+        while i:
+            i -= 1
+            t[i] = (t[i] + 1) & 255
+            ex.buf[4 + i] = t[i]
+            if t[i]:
+                break
         self._request(self.offset >> (szx + 4))
 
     def _done(self, error):

@@ -1,5 +1,7 @@
 # URI splitting for coap://, coaps://, coap+tcp://, http:// and https:// (RFC 3986 subset:
 # no userinfo, IPv6 literals in brackets). No re module: MicroPython's lacks counted repeats.
+# For the coap schemes this is RFC 7252 6.4: no fragment, the host in lowercase, every path
+# segment and query argument an option, empty ones too ("/a//b/" -> "a", "", "b", "").
 # SPDX-License-Identifier: MIT
 
 DEFAULT_PORTS = {"coap": 5683, "coaps": 5684, "coap+tcp": 5683, "coaps+tcp": 5684, "http": 80, "https": 443}
@@ -10,7 +12,8 @@ class UriError(ValueError):
 
 
 def split(uri):
-    # -> (scheme, host, port, path segments tuple, query list). Raises UriError.
+    # -> (scheme, host, port, path segments tuple, query list). Raises UriError (also for a
+    # coap URI with a fragment; an http one drops it).
     if not isinstance(uri, str):
         raise UriError("not a string")
     i = uri.find("://")
@@ -36,7 +39,7 @@ def split(uri):
         host, tail = auth[1:k], auth[k + 1 :]
     else:
         k = auth.find(":")
-        host, tail = (auth, "") if k < 0 else (auth[:k], auth[k:])
+        host, tail = (auth.lower(), "") if k < 0 else (auth[:k].lower(), auth[k:])
     if not host:
         raise UriError("no host")
     port = DEFAULT_PORTS.get(scheme)
@@ -50,14 +53,17 @@ def split(uri):
         raise UriError("no port for scheme " + scheme)
     k = rest.find("#")
     if k >= 0:
+        if scheme[:4] == "coap":
+            raise UriError("fragment")
         rest = rest[:k]
     query = []
     k = rest.find("?")
     if k >= 0:
-        query = [q for q in rest[k + 1 :].split("&") if q]
+        query = [_unquote(q) for q in rest[k + 1 :].split("&")]
         rest = rest[:k]
-    path = tuple(_unquote(s) for s in rest.split("/") if s)
-    return scheme, host, port, path, [_unquote(q) for q in query]
+    # "" and "/" are no segment; otherwise rest starts with "/"
+    path = tuple(_unquote(s) for s in rest[1:].split("/")) if len(rest) > 1 else ()
+    return scheme, host, port, path, query
 
 
 def _unquote(s):
@@ -73,7 +79,10 @@ def _unquote(s):
             if i + 2 >= n:
                 raise UriError("bad percent escape")
             try:
-                out.append(int(b[i + 1 : i + 3].decode(), 16))
+                h = b[i + 1 : i + 3].decode()
+                if h.strip("0123456789abcdefABCDEF"):  # int() would take "+1" or " 1"
+                    raise ValueError
+                out.append(int(h, 16))
             except (ValueError, UnicodeError):
                 raise UriError("bad percent escape")
             i += 3

@@ -216,6 +216,9 @@ class Engine(StreamEngine):
             elif num == _ETAG:
                 etag = bytes(buf[pos : pos + n])
             elif num == _BLOCK2 or num == _SIZE2:
+                if n > 4:  # a malformed uint: the server's fault (4), not a huge file (2)
+                    self._fail(RESULT_CONNECTION_LOST, "uint option too long")
+                    return False
                 v = 0
                 for i in range(pos, pos + n):
                     v = v << 8 | buf[i]
@@ -274,14 +277,16 @@ class Engine(StreamEngine):
         if off != self._req_off or (more and (paylen == 0 or paylen % unit)):
             self._fail(RESULT_CONNECTION_LOST, "block out of order or not full")
             return False
-        # every response must carry the ETag we know (none if the first had none)
-        if (not self._first or self.etag is not None) and etag != self.etag:
+        # the first answer on a connection must show the ETag known from before (a resume:
+        # nothing else ties the bytes the sink has to this version); later ones without one
+        # are taken (RFC 7959 does not ask for it on every block), and _head restarts on one
+        # that differs; on_head runs once
+        if self._first and self.etag is not None and etag != self.etag:
             self._restart("etag changed")
             return False
-        if self._first:
-            self._first = False
-            if not self._head(size2, etag):
-                return False
+        if not self._head(size2, etag):
+            return False
+        self._first = False
         self.szx = szx
         self._skip = self.offset - off
         self._after = _AFTER_NEXT if more else _AFTER_DONE
