@@ -7,6 +7,7 @@ import time
 
 from port import board, const, log, ticks_ms, ticks_diff
 from fota import download
+from fota.boot.record import NONE
 from fota.const import FotaError, RESULT_SUCCESS
 from fota.journal import Journal
 from fota.slots.ab import ABWriter
@@ -135,6 +136,12 @@ def _report_boot(fu, start, client):
             _acknowledge(b)
 
         client.on_registered.append(confirmed)
+        return
+    rec = b.record()
+    if rec.pending != NONE and rec.trials == 0:
+        # activated, and not tried by this boot: it could not record a trial (a flash fault;
+        # fallback() ran the confirmed slot). Still Updating, not 8: the next boot tries it.
+        log.warning("fw: the activated image was not tried at this boot")
         return
     outcome = b.last_update_outcome()
     fu.boot_outcome(outcome[0] if outcome else None)
