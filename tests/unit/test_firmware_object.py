@@ -121,6 +121,34 @@ def test_empty_package_and_empty_uri_reset():
     b.rig.close()
 
 
+def test_package_in_tlv_or_senml_is_decoded_not_taken_as_the_image():
+    # a TLV or SenML body wraps the value: a NULL in it resets (T7), as an opaque one does;
+    # only opaque and base64 text stream into the slot as they come
+    b = Board()
+    b.push(load("ec"))
+    null = tlv.encode([((5, 0, 0), b"\x00")], (5, 0, 0))
+    assert b.rig.req(C.PUT, "/5/0/0", null, cf=formats.LWM2M_TLV).code == C.CHANGED
+    assert (b.read(3), b.read(5)) == ("0", "0")
+    b.push(load("ec"))
+    senml = b'[{"bn":"/5/0/0","vd":"AA"}]'  # base64url of 0x00
+    assert b.rig.req(C.PUT, "/5/0/0", senml, cf=formats.SENML_JSON).code == C.CHANGED
+    assert (b.read(3), b.read(5)) == ("0", "0")
+    b.push(load("ec"))
+    assert b.rig.req(C.PUT, "/5/0/0", b"AA==", cf=formats.TEXT).code == C.CHANGED  # NULL in base64
+    assert (b.read(3), b.read(5)) == ("0", "0")
+    b.rig.close()
+
+
+def test_package_is_there_but_write_only():
+    # spec 3.2: a Read of a W-only resource is 4.05 (not 4.04: it exists); Discover lists it
+    b = Board()
+    assert b.rig.req(C.GET, "/5/0/0").code == C.METHOD_NOT_ALLOWED
+    links = bytes(b.rig.req(C.GET, "/5/0", accept=formats.LINK).payload)
+    assert b"</5/0/0>" in links
+    assert not bytes(b.rig.req(C.GET, "/5/0").payload).startswith(b"\xc0\x00")  # not in a Read
+    b.rig.close()
+
+
 def _no_ftp(*args):
     raise FotaError(9, "scheme ftp")  # what fota.download.start says for a scheme it lacks
 

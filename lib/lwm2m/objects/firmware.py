@@ -49,7 +49,7 @@ class Firmware(Object):
            (_RESULT, R, "int"), (_NAME, R, "str"), (_VERSION, R, "str"), (_PROTOCOLS, R | M, "int"),
            (_DELIVERY, R, "int"), (_CANCEL, E, "none"), (_SEVERITY, RW, "int"),
            (_LAST_CHANGE, R, "time"), (_MAX_DEFER, RW, "uint"))
-    COMPUTED = (_URI, _STATE, _RESULT, _NAME, _VERSION, _PROTOCOLS, _DELIVERY, _SEVERITY,
+    COMPUTED = (_PACKAGE, _URI, _STATE, _RESULT, _NAME, _VERSION, _PROTOCOLS, _DELIVERY, _SEVERITY,
                 _LAST_CHANGE, _MAX_DEFER)
 
     def __init__(self, fu, protocols, max_size):
@@ -135,7 +135,9 @@ class Firmware(Object):
 
     # -- push: Block1 writes to /5/0/0 stream into the slot (ops.py calls stream()) --
     def stream(self, iid, rid, cf):
-        if rid != _PACKAGE:
+        # opaque (42) and base64 text (0) are the image itself; a TLV, SenML or CBOR body
+        # wraps it and is decoded like any write (a small one: set() gets the value)
+        if rid != _PACKAGE or cf not in (0, 42):
             return None
         if self._rx is None or self._rx.cf != cf:
             self._rx = _PushStream(self.fu, self.max_size, cf)
@@ -154,8 +156,9 @@ class _PushStream:
     def handle(self, req, peer):
         pl = req.payload
         b1 = req.opt_uint(_BLOCK1)
-        if (b1 is None or b1 >> 3 == 0) and (len(pl) == 0 or (len(pl) == 1 and pl[0] == 0)):
-            # empty or NULL, also as a block-wise body of one block (NUM 0, M 0)
+        if (b1 is None or b1 >> 3 == 0) and (len(pl) == 0 or (len(pl) == 1 and pl[0] == 0)
+                                             or (self.text and bytes(pl) == b"AA==")):
+            # empty or NULL (in base64 too), also as a block-wise body of one block
             try:
                 self.fu.reset()  # T7: empty or NULL package
             except Refused as e:
