@@ -94,14 +94,12 @@ class Notifier:
         return Watch(path, cf, _numeric_value(records), payload)
 
     def changed(self, path):
-        hit = False
+        # marked only: the loop's next tick sends what pmin allows (deadline() says now), so
+        # the changes one request makes (State, Result, time...) leave as one notification
         for o in self.obs.items:
             w = o.info
             if isinstance(w, Watch) and (_under(path, w.path) or _under(w.path, path)):
                 w.pending = True
-                hit = True
-        if hit:
-            self.tick(ticks_ms())  # send now what pmin allows; the rest waits for deadline()
 
     def pending(self):
         # True while a change waits to be notified (held back by its pmin)

@@ -176,6 +176,24 @@ def test_state_is_observable():
     raw.close(); b.rig.close()
 
 
+def test_an_observed_instance_gets_one_notification_per_change_not_per_field():
+    # a change of State moves Result and Last State Change Time with it: one notification
+    # carries them (found by review: 9 notifications, byte-identical in pairs, for 3 changes)
+    b = Board()
+    raw = Raw(b.rig.loop)
+    m = Message(C.CON, C.GET, 1, b"in").add(C.OBSERVE, 0).add(C.URI_PATH, "5").add(C.URI_PATH, "0")
+    raw.send(m.encode(), b.rig.addr)
+    raw.wait(1)
+    b.push(load("ec"))
+    assert b.rig.req(C.POST, "/5/0/2").code == C.CHANGED
+    b.rig.loop.run_until(lambda: False, 300)
+    bodies = [bytes(decode(g).payload) for g in raw.got]
+    assert len(bodies) >= 3, len(bodies)  # the read, Downloading..Downloaded, Updating
+    for a, c in zip(bodies, bodies[1:]):
+        assert a != c, "the same body notified twice"
+    raw.close(); b.rig.close()
+
+
 def test_cancel_and_severity():
     b = Board()
     b.push(load("ec"))
