@@ -54,7 +54,7 @@ def split(uri):
     k = rest.find("#")
     if k >= 0:
         if scheme[:4] == "coap":
-            raise UriError("fragment")
+            raise UriError("fragment in a coap URI")
         rest = rest[:k]
     query = []
     k = rest.find("?")

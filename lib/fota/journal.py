@@ -32,14 +32,14 @@ _NONE32 = const(0xFFFFFFFF)  # size unknown
 
 # string fields in their on-flash order, with their limits (spec 1.5: URI 0..255 bytes)
 _STRINGS = (("uri", 255), ("etag", 64), ("name", 64), ("version", 32), ("component", 32))
-FIELDS = ("state", "result", "offset", "size", "time", "severity", "max_defer", "deferred") + tuple(
+FIELDS = ("state", "result", "offset", "size", "time", "severity", "max_defer", "deferred_at") + tuple(
     k for k, _ in _STRINGS)
 
 
 def defaults():
-    # severity, max_defer: /5/0/11, /5/0/13; deferred: clock() of the first deferral, 0: none
+    # severity, max_defer: /5/0/11, /5/0/13; deferred_at: clock() of the first deferral, 0: none
     return {"state": 0, "result": 0, "offset": 0, "size": None, "time": 0, "severity": 1, "max_defer": 0,
-            "deferred": 0, "uri": "", "etag": None, "name": "", "version": "", "component": ""}
+            "deferred_at": 0, "uri": "", "etag": None, "name": "", "version": "", "component": ""}
 
 
 class Journal:
@@ -119,7 +119,7 @@ class Journal:
 
 
 _LIMITS = {"state": 0xFF, "result": 0xFF, "offset": 0xFFFFFFFF, "size": 0xFFFFFFFE,
-           "time": 0xFFFFFFFF, "severity": 2, "max_defer": 0xFFFFFFFF, "deferred": 0xFFFFFFFF}
+           "time": 0xFFFFFFFF, "severity": 2, "max_defer": 0xFFFFFFFF, "deferred_at": 0xFFFFFFFF}
 for _k, _n in _STRINGS:
     _LIMITS[_k] = _n
 
@@ -160,7 +160,7 @@ def _encode(f, buf):
         at += len(b)
     for i in range(at, _TAIL):  # no stale bytes in the CRC. In place: the record that
         buf[i] = 0  # says "failed, out of RAM" is written when the heap is full
-    struct.pack_into("<II", buf, _TAIL, f["max_defer"], f["deferred"])
+    struct.pack_into("<II", buf, _TAIL, f["max_defer"], f["deferred_at"])
 
 
 def _decode(rec):
@@ -169,7 +169,7 @@ def _decode(rec):
         return None
     t = struct.unpack_from("<II", rec, _TAIL)
     f = {"state": h[1], "result": h[2], "offset": h[4], "size": None if h[5] == _NONE32 else h[5],
-         "time": h[6], "severity": (h[3] & 3) - 1 if h[3] & 3 else 1, "max_defer": t[0], "deferred": t[1]}
+         "time": h[6], "severity": (h[3] & 3) - 1 if h[3] & 3 else 1, "max_defer": t[0], "deferred_at": t[1]}
     at = _STR
     for i, (k, _) in enumerate(_STRINGS):
         n = h[7 + i]

@@ -151,7 +151,7 @@ class FirmwareUpdate:
         self.committed = rec["offset"]  # bytes durably written, as the journal holds them
         self.severity = rec["severity"]  # /5/0/11 (0 critical, 1 mandatory, 2 optional)
         self.max_defer = rec["max_defer"]  # /5/0/13 seconds; 0: no deferral
-        d = rec["deferred"]  # a deferral's deadline survives a reset (never from a clock set back)
+        d = rec["deferred_at"]  # a deferral's deadline survives a reset (never from a clock set back)
         self.deferred_at = min(d, self.clock()) if d and self.state == _DLED and self.result == RESULT_DEFERRED else None
 
     # -- the one place State and Result change --
@@ -201,7 +201,7 @@ class FirmwareUpdate:
         self._stop()
         if self.state != _IDLE:
             self.slot.abort()
-        self._set(state, result, uri="", offset=0, etag=None, size=None, name="", version="", deferred=0)
+        self._set(state, result, uri="", offset=0, etag=None, size=None, name="", version="", deferred_at=0)
 
     def _stop(self):
         self._gen += 1
@@ -469,7 +469,7 @@ class FirmwareUpdate:
                 and self.defer(self.severity, self.max_defer)):
             if self.deferred_at is None:  # the deadline runs from the first deferral
                 self.deferred_at = self.clock()
-            self._set(_DLED, RESULT_DEFERRED, deferred=self.deferred_at)  # T15
+            self._set(_DLED, RESULT_DEFERRED, deferred_at=self.deferred_at)  # T15
             return
         self._update()  # T14
 
@@ -481,7 +481,7 @@ class FirmwareUpdate:
 
     def _update(self):
         self.deferred_at = None
-        self._set(_UPD, RESULT_INITIAL, deferred=0)  # Result 0 as the update starts (2.5)
+        self._set(_UPD, RESULT_INITIAL, deferred_at=0)  # Result 0 as the update starts (2.5)
         try:
             if self.apply is not None:
                 self.apply()
@@ -565,15 +565,15 @@ class FirmwareUpdate:
                 and self.result == RESULT_DEFERRED and now - self.deferred_at >= self.max_defer):
             self._safely(self._update)
 
-    def _safely(self, work):
-        # a deadline's work from poll(): a failure is State/Result, never an exception that
-        # would end the caller's polling; a download it leaves behind ends (no heap: 3)
+    def _safely(self, fn):
+        # a deadline's work fn() from poll(): a failure is State/Result, never an exception
+        # that would end the caller's polling; a download it leaves behind ends (no heap: 3)
         try:
-            work()
+            fn()
         except FotaError:
             pass  # the failure is the Result now
         except Exception as e:
-            log.error("fw:", repr(e))
+            log.error("fw: deadline failed", repr(e))
             self._fail_download(result_of(e, RESULT_CONNECTION_LOST))
 
     def progress(self):

@@ -15,7 +15,7 @@ def _journal(f, every=4096):
 
 
 FULL = {"state": 1, "result": 0, "offset": 8192, "size": 300000, "time": 1700000000,
-        "severity": 2, "max_defer": 86400, "deferred": 1700000100,
+        "severity": 2, "max_defer": 86400, "deferred_at": 1700000100,
         "uri": "coaps://fw.example.net:5684/" + "x" * 200, "etag": b"\x01\x02\x03\x04",
         "name": "app", "version": "1.2.3+4", "component": "application"}
 
@@ -41,10 +41,10 @@ def test_longest_strings_leave_the_deferral_fields_alone():
     f = _flash()
     j = _journal(f)
     j.save(uri="u" * 255, etag=b"E" * 64, name="n" * 64, version="v" * 32, component="c" * 32,
-           severity=0, max_defer=0xFFFFFFFF, deferred=0xFFFFFFFE)
+           severity=0, max_defer=0xFFFFFFFF, deferred_at=0xFFFFFFFE)
     got = _journal(f).load()
     assert (got["uri"], got["component"]) == ("u" * 255, "c" * 32)
-    assert (got["severity"], got["max_defer"], got["deferred"]) == (0, 0xFFFFFFFF, 0xFFFFFFFE)
+    assert (got["severity"], got["max_defer"], got["deferred_at"]) == (0, 0xFFFFFFFF, 0xFFFFFFFE)
 
 
 def test_a_record_written_before_the_deferral_fields_reads_with_their_defaults():
@@ -60,7 +60,7 @@ def test_a_record_written_before_the_deferral_fields_reads_with_their_defaults()
     j._append()
     got = _journal(f).load()
     assert (got["state"], got["uri"]) == (3, "coap://h/fw")
-    assert (got["severity"], got["max_defer"], got["deferred"]) == (1, 0, 0)
+    assert (got["severity"], got["max_defer"], got["deferred_at"]) == (1, 0, 0)
 
 
 def test_unicode_and_longest_strings_fit():

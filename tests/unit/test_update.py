@@ -473,7 +473,7 @@ def test_a_deferral_runs_out_after_a_reset_too():
     rig.clock.t += 30
     fu.poll()
     assert _sr(rig) == (UPD, 0) and rig.applied == 1
-    assert rig.on_flash()["deferred"] == 0 and rig.reboot().deferred_at is None
+    assert rig.on_flash()["deferred_at"] == 0 and rig.reboot().deferred_at is None
 
 
 def test_T15_user_defers():

@@ -29,10 +29,10 @@ _MAX_LINE = const(256)  # a chunk-size line longer than this is not HTTP we acce
 _FIELDS = (b"content-length", b"transfer-encoding", b"etag", b"content-range", b"location")
 
 
-def _find(s, seps, i):
-    # index of the first of seps in s from i on, or len(s)
+def _find(s, want, i):
+    # index of the first of the characters in `want` in s from i on, or len(s)
     j = len(s)
-    for sep in seps:
+    for sep in want:
         k = s.find(sep, i)
         if 0 <= k < j:
             j = k
@@ -54,22 +54,22 @@ def _target(uri):
     return t
 
 
-def _resolve(base, ref):
-    # RFC 3986 5.2: the reference ref (a Location) resolved against the absolute URI base
-    s = _find(ref, "?#", 0)
-    k = ref.find(":")
-    if 0 < k < _find(ref, "/?#", 0):
-        return ref  # it has a scheme
-    i = base.find("://") + 1
-    if ref.startswith("//"):
-        return base[:i] + ref
-    a = _find(base, "/?#", i + 2)  # the end of the authority
-    e = _find(base, "?#", a)  # the end of the path
-    path = ref[:s]
+def _resolve(uri, location):
+    # RFC 3986 5.2: the reference `location` resolved against the absolute URI `uri`
+    s = _find(location, "?#", 0)
+    k = location.find(":")
+    if 0 < k < _find(location, "/?#", 0):
+        return location  # it has a scheme
+    i = uri.find("://") + 1
+    if location.startswith("//"):
+        return uri[:i] + location
+    a = _find(uri, "/?#", i + 2)  # the end of the authority
+    e = _find(uri, "?#", a)  # the end of the path
+    path = location[:s]
     if not path:
-        return base[: e if ref[s : s + 1] == "?" else _find(base, "#", e)] + ref
+        return uri[: e if location[s : s + 1] == "?" else _find(uri, "#", e)] + location
     if path[0] != "/":
-        path = (base[a : base.rfind("/", a, e) + 1] or "/") + path
+        path = (uri[a : uri.rfind("/", a, e) + 1] or "/") + path
     if "." in path:
         out = []
         for seg in path.split("/")[1:]:
@@ -81,7 +81,7 @@ def _resolve(base, ref):
         if seg == "." or seg == "..":
             out.append("")
         path = "/" + "/".join(out)
-    return base[:a] + path + ref[s:]
+    return uri[:a] + path + location[s:]
 
 
 def _clen(v):
@@ -223,13 +223,13 @@ class Engine(StreamEngine):
                     if name == b"content-length":
                         n = -1 if v is None else _clen(v)
                         if n < 0 or 0 <= clen != n:
-                            bad = "Content-Length"  # RFC 9112 6.3: unrecoverable
+                            bad = "bad Content-Length"  # RFC 9112 6.3: unrecoverable
                         clen = n
                     elif name == b"transfer-encoding":
                         # chunked alone, and not in HTTP/1.0 (RFC 9112 6.1): other codings
                         # would put encoded bytes in the image
                         if chunked or v is None or v.lower() != b"chunked" or buf[self.rpos + 7] != 49:
-                            bad = "Transfer-Encoding"
+                            bad = "bad Transfer-Encoding"
                         chunked = True
                     elif name == b"etag":
                         etag = _etag(v) if v else None  # a malformed one counts as absent
@@ -239,7 +239,7 @@ class Engine(StreamEngine):
                         location = v
             p = eol + 2
         if bad:
-            self._fail(RESULT_CONNECTION_LOST, "bad " + bad)
+            self._fail(RESULT_CONNECTION_LOST, bad)
             return False
         self.rpos = end + 4
         self.status = status
@@ -399,19 +399,19 @@ class Engine(StreamEngine):
         self._lost("connection closed")
 
 
-def _range(cr):
+def _range(crange):
     # Content-Range "bytes a-b/c" or "bytes */c" -> (a, b, c); what is "*", absent or
     # malformed is None (a and b together)
     a = b = c = None
-    k = cr.find(b"/") if cr else -1
-    if k > 6 and cr[:6] == b"bytes ":
-        j = cr.find(b"-", 6, k)
+    k = crange.find(b"/") if crange else -1
+    if k > 6 and crange[:6] == b"bytes ":
+        j = crange.find(b"-", 6, k)
         try:
-            c = int(cr[k + 1 :])
+            c = int(crange[k + 1 :])
         except ValueError:
             pass
         try:
-            a, b = int(cr[6:j]), int(cr[j + 1 : k])
+            a, b = int(crange[6:j]), int(crange[j + 1 : k])
         except ValueError:
             pass
     return a, b, c
