@@ -76,11 +76,16 @@ class Job:
             self.reg_seq = ev["seq"]
         elif ev["event"] == "notification" and ev.get("ok"):
             v = ev.get("value")
+            before = self.state, self.result
             if isinstance(v, int):
                 if ev["path"] == self.obj + "/3":
                     self.state = v
                 elif ev["path"] == self.obj + "/5":
                     self.result = v
+            if (self.state, self.result) != before and self.phase is not None and None not in (self.state, self.result):
+                # every State/Result the device reports is in the job's history, also one
+                # notified between two phases (State 3 after Execute's 2.04, before the reset)
+                self.emit(self.phase, force=True)
         self.poke.set()
 
     def emit(self, phase, bytes_=None, total=None, message=None, force=False, **extra):
