@@ -1,6 +1,7 @@
 # fota.journal: what one Firmware Update instance must remember across a reset or a power cut
 # (state, result, URI, bytes durably written, ETag, package name/version, component, size,
-# last state change time), as a record log with sequence numbers and CRC on two flash sectors.
+# last state change time, Severity, Maximum Defer Period and when a deferral began), as a
+# record log with sequence numbers and CRC on two flash sectors.
 # SPDX-License-Identifier: MIT
 #
 # Why: a client that forgets its State on reboot cannot report the update it just applied
