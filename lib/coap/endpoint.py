@@ -261,12 +261,10 @@ class Endpoint:
                 return
             self.stats["rx"] += 1
             if len(r[0]) > n:
-                # cut short by the receive size: never decode a truncated message. On a
-                # download's own socket it was the answer, and asking again gets the same:
-                # its exchanges end now with "oversize"
+                # cut short by the receive size: never decode a truncated message
                 self.stats["malformed"] += 1
                 log.warning_once("oversize", "coap: datagram over", n, "bytes from", peer_str(r[1]), "dropped")
-                self._end_connected("oversize")
+                self._oversize(r[0], r[1])
                 continue
             self.datagram(r[0], r[1])
 
@@ -288,6 +286,18 @@ class Endpoint:
         drop(self.sock)
         log.warning_once("nomem", "coap: no memory to receive a datagram: dropped")
         self._end_connected("nomem")
+
+    def _oversize(self, head, peer):
+        # Its header and token are whole: the exchange it answers (on a download's own
+        # socket, asking again gets the same) ends now with "oversize". A late answer to an
+        # earlier, larger block (its own token) is only dropped: it must not end this one.
+        if peer != self._connected:
+            return
+        n = head[0] & 15
+        tok = head[4 : 4 + n]
+        for ex in self._inflight:
+            if ex.peer == peer and ex.expect_response and ex.token == tok:
+                return self._finish(ex, None, "oversize")
 
     def _end_connected(self, error):
         peer = self._connected

@@ -343,3 +343,38 @@ def test_datagram_over_the_receive_size_is_dropped_never_decoded_truncated():
     run(loop, lambda: got)
     assert got == [b"y" * room] and cli.stats["malformed"] == 1
     raw.close(); cli.close()
+
+
+def test_an_oversize_late_answer_to_another_token_leaves_the_exchange_waiting():
+    # A download that went down to smaller blocks gets a late answer to its earlier, larger
+    # block (another token): dropped, not the end of the block now asked for. An oversize
+    # answer that carries this exchange's token ends it with "oversize" (asking again on the
+    # connected socket gets the same).
+    from coap.endpoint import Endpoint
+    from port.net import resolve
+
+    loop = Loop()
+    raw = Raw(loop)
+    sock, _ = bind_free()
+    cli = Endpoint(loop, sock, None, fast_params(ack_timeout=5000))
+    peer = resolve("127.0.0.1", raw.port)
+    cli.connect(peer)
+    cli.rx_size = 64
+    got = []
+    cb = lambda ex, m: got.append(m and bytes(m.payload) or ex.error)
+    cli.request(peer, Message(code=C.GET).add(C.URI_PATH, "x"), cb)
+    raw.wait(1)
+    r = decode(raw.got[0])
+    raw.reply(Message(C.ACK, C.CONTENT, r.mid, b"\x05" * 4, b"z" * 80).encode())  # not ours
+    loop.run_until(lambda: got, 200)
+    assert got == [] and cli.stats["malformed"] == 1
+    raw.reply(Message(C.ACK, C.CONTENT, r.mid, r.token, b"y").encode())
+    run(loop, lambda: got)
+    assert got == [b"y"]
+    cli.request(peer, Message(code=C.GET).add(C.URI_PATH, "x"), cb)
+    raw.wait(2)
+    r = decode(raw.got[1])
+    raw.reply(Message(C.ACK, C.CONTENT, r.mid, r.token, b"z" * 80).encode())
+    run(loop, lambda: len(got) == 2)
+    assert got[1] == "oversize" and cli.stats["malformed"] == 2
+    raw.close(); cli.close()
