@@ -36,7 +36,7 @@ def running_version(sel):
 
 
 # config "log": the device log's level (progress lines of a download are info)
-_LEVELS = (("debug", log.DEBUG), ("info", log.INFO), ("warning", log.WARNING), ("error", log.ERROR))
+_LEVELS = (("debug", 10), ("info", 20), ("warning", 30), ("error", 40))  # port.log's
 
 
 def _provisioned(cfg, key):

@@ -7,12 +7,16 @@ import time
 
 from port import board, const, log, ticks_ms, ticks_diff
 from fota import download
-from fota.boot.record import NONE
-from fota.const import FotaError, RESULT_SUCCESS
+from fota import FotaError
 from fota.journal import Journal
 from fota.slots.ab import ABWriter
 from fota.update import FirmwareUpdate
 from lwm2m.objects.firmware import Firmware
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_SUCCESS = const(1)
+_NO_SLOT = const(0xFF)  # fota.const.NO_SLOT: no slot pending in the boot record
 
 COMPONENT = "app"
 _POLL_MS = const(1000)  # retries and deferral deadlines of the state machine
@@ -132,13 +136,13 @@ def _report_boot(fu, start, client):
         def confirmed():
             if not sel.trial or b.running()[1]:
                 return  # not confirmed (yet)
-            fu.boot_outcome(RESULT_SUCCESS)
+            fu.boot_outcome(_RESULT_SUCCESS)
             _acknowledge(b)
 
         client.on_registered.append(confirmed)
         return
     rec = b.record()
-    if rec.pending != NONE and rec.trials == 0:
+    if rec.pending != _NO_SLOT and rec.trials == 0:
         # activated, and not tried by this boot: it could not record a trial (a flash fault;
         # fallback() ran the confirmed slot). Still Updating, not 8: the next boot tries it.
         log.warning("fw: the activated image was not tried at this boot")

@@ -37,13 +37,14 @@ class Loop:
         self.stopped = False
 
     # -- registration -----------------------------------------------------------------
-    def add_reader(self, sock, cb, events=select.POLLIN):
+    def add_reader(self, sock, cb, flags=select.POLLIN):
         # cb() is called when sock is readable; it must drain what it wants. A TCP client
-        # passes events=select.POLLOUT to learn that a non-blocking connect finished, then
-        # calls add_reader again with the default (registering twice updates the mask).
-        # A socket adaptor (port.dtls) is polled through the object it names `pollable`.
+        # passes select.POLLOUT to learn that a non-blocking connect finished, then calls
+        # add_reader again with the default (registering twice updates the mask). A socket
+        # adaptor (port.dtls) is polled through the object it names `pollable`.
+        # (Parameter names here reuse names interned elsewhere: each new one is a qstr.)
         sock = getattr(sock, "pollable", sock)
-        self._poll.register(sock, events)
+        self._poll.register(sock, flags)
         self._readers[sock if MICROPYTHON else sock.fileno()] = cb
 
     def remove_reader(self, sock):
@@ -74,22 +75,18 @@ class Loop:
         return t
 
     # -- running ----------------------------------------------------------------------
-    def _wait_ms(self, now, cap):
-        wait = cap
+    def run_once(self, ms=_IDLE_MS):
+        # Wait for I/O or the next deadline (at most ms), then run what is due.
+        now = ticks_ms()
         if self._timers:
-            wait = min(wait, ticks_diff(self._timers[0].deadline, now))
+            ms = min(ms, ticks_diff(self._timers[0].deadline, now))
         for tk in self._tickers:
             d = tk.deadline()
             if d is not None:
-                wait = min(wait, ticks_diff(d, now))
-        return wait if wait > 0 else 0
-
-    def run_once(self, max_ms=_IDLE_MS):
-        # Wait for I/O or the next deadline (at most max_ms), then run what is due.
-        now = ticks_ms()
+                ms = min(ms, ticks_diff(d, now))
         # poll, not ipoll: ipoll saves a small list per wake-up but measured twice the CPU
         # time per block on the unix port
-        for ev in self._poll.poll(self._wait_ms(now, max_ms)):
+        for ev in self._poll.poll(ms if ms > 0 else 0):
             cb = self._readers.get(ev[0])
             if cb is not None:
                 self._guard(cb)
@@ -111,15 +108,15 @@ class Loop:
         except Exception as e:
             log.error("loop: callback failed", e)
 
-    def run_until(self, cond, timeout_ms=None):
-        # Run until cond() is true (returns True) or timeout_ms passed (returns False).
+    def run_until(self, fn, ms=None):
+        # Run until fn() is true (returns True) or ms passed (returns False).
         start = ticks_ms()
-        while not cond():
+        while not fn():
             if self.stopped:
                 return False
             left = _IDLE_MS
-            if timeout_ms is not None:
-                left = timeout_ms - ticks_diff(ticks_ms(), start)
+            if ms is not None:
+                left = ms - ticks_diff(ticks_ms(), start)
                 if left <= 0:
                     return False
             self.run_once(min(left, _IDLE_MS))

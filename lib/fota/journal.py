@@ -22,7 +22,7 @@ from port import const
 _MAGIC = const(0x314A4455)  # "UDJ1" little-endian
 _SIZE = const(512)
 _FMT = const(1)  # body layout below; another value reads as "no journal"
-_HEAD = "<BBBBIII5B"  # fmt state result flags | offset size time | lengths of the 5 strings
+_HEAD = const("<BBBBIII5B")  # fmt state result flags | offset size time | lengths of the 5 strings
 _BODY = const(8)  # after magic and sequence
 _STR = const(29)  # 8 + struct.calcsize(_HEAD): first string byte
 _TAIL = const(500)  # max defer, deferred since: two u32 after the longest strings, before the CRC
@@ -32,7 +32,7 @@ _NONE32 = const(0xFFFFFFFF)  # size unknown
 # before them reads them as no deferral, and ignores what it does not know.
 
 # string fields in their on-flash order, with their limits (spec 1.5: URI 0..255 bytes)
-_STRINGS = (("uri", 255), ("etag", 64), ("name", 64), ("version", 32), ("component", 32))
+_STRINGS = const((("uri", 255), ("etag", 64), ("name", 64), ("version", 32), ("component", 32)))
 FIELDS = ("state", "result", "offset", "size", "time", "severity", "max_defer", "deferred_at") + tuple(
     k for k, _ in _STRINGS)
 
@@ -119,10 +119,9 @@ class Journal:
         self.writes += 1
 
 
-_LIMITS = {"state": 0xFF, "result": 0xFF, "offset": 0xFFFFFFFF, "size": 0xFFFFFFFE,
-           "time": 0xFFFFFFFF, "severity": 2, "max_defer": 0xFFFFFFFF, "deferred_at": 0xFFFFFFFF}
-for _k, _n in _STRINGS:
-    _LIMITS[_k] = _n
+_LIMITS = dict(_STRINGS)
+_LIMITS.update({"state": 0xFF, "result": 0xFF, "offset": 0xFFFFFFFF, "size": 0xFFFFFFFE, "time": 0xFFFFFFFF,
+                "severity": 2, "max_defer": 0xFFFFFFFF, "deferred_at": 0xFFFFFFFF})
 
 
 def _check(k, v):

@@ -11,14 +11,24 @@
 # is_state_change_allowed; never logged-and-applied as in Zephyr). A request that was taken
 # but failed raises FotaError after the failure is visible as Result (spec 2.2: the Write or
 # Execute itself answers 2.04; push may answer 4.13 for Result 2).
-from fota.const import (
-    RESULT_CONNECTION_LOST, RESULT_DEFERRED, RESULT_DEPENDENCY_ERROR, RESULT_INITIAL,
-    RESULT_INTEGRITY_FAILURE, RESULT_INVALID_URI, RESULT_NOT_ENOUGH_SPACE, RESULT_SUCCESS,
-    RESULT_OUT_OF_RAM, RESULT_UNSUPPORTED_PROTOCOL, RESULT_UPDATE_CANCELLED, RESULT_UPDATE_FAILED,
-    FotaError,
-)
+from fota import FotaError
 from port import const
 from port import log
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_CONNECTION_LOST = const(4)
+_RESULT_DEFERRED = const(11)
+_RESULT_DEPENDENCY_ERROR = const(13)
+_RESULT_INITIAL = const(0)
+_RESULT_INTEGRITY_FAILURE = const(5)
+_RESULT_INVALID_URI = const(7)
+_RESULT_NOT_ENOUGH_SPACE = const(2)
+_RESULT_OUT_OF_RAM = const(3)
+_RESULT_SUCCESS = const(1)
+_RESULT_UNSUPPORTED_PROTOCOL = const(9)
+_RESULT_UPDATE_CANCELLED = const(10)
+_RESULT_UPDATE_FAILED = const(8)
 
 _IDLE = const(0)
 _DLING = const(1)
@@ -27,9 +37,9 @@ _UPD = const(3)
 # A push whose blocks stop coming is given up after EXCHANGE_LIFETIME (RFC 7252 4.8.2, 247 s):
 # by then the server has long stopped retransmitting its last block (MAX_TRANSMIT_WAIT 93 s)
 _PUSH_TIMEOUT = const(247)
-OK = const(0)
-BAD_REQUEST = const(0x80)  # CoAP 4.00
-NOT_ALLOWED = const(0x85)  # CoAP 4.05
+_OK = const(0)  # what a request may get in a state: go ahead, 4.00, 4.05 (WRITES below)
+_BAD_REQUEST = const(0x80)  # CoAP 4.00
+_NOT_ALLOWED = const(0x85)  # CoAP 4.05
 
 # (state, new state) -> the Update Results that transition may set. Spec 2.3 by T-number,
 # 2.7 for /33629; a result change without a state change is listed as (s, s).
@@ -55,16 +65,16 @@ def allowed(state, new_state, result):
 
 
 # Spec 2.4 as data: request -> the answer per state (Idle, Downloading, Downloaded, Updating);
-# OK means the request is taken. "package" starts a push, "package_more" continues the
+# _OK means the request is taken. "package" starts a push, "package_more" continues the
 # running one (a pull running in Downloading is refused separately with 4.00).
 WRITES = {
-    "uri_reset": (OK, OK, OK, NOT_ALLOWED),
-    "uri": (OK, BAD_REQUEST, BAD_REQUEST, BAD_REQUEST),
-    "package_reset": (OK, OK, OK, NOT_ALLOWED),
-    "package": (OK, BAD_REQUEST, BAD_REQUEST, NOT_ALLOWED),
-    "package_more": (BAD_REQUEST, OK, BAD_REQUEST, NOT_ALLOWED),
-    "update": (NOT_ALLOWED, NOT_ALLOWED, OK, NOT_ALLOWED),
-    "cancel": (NOT_ALLOWED, OK, OK, NOT_ALLOWED),
+    "uri_reset": (_OK, _OK, _OK, _NOT_ALLOWED),
+    "uri": (_OK, _BAD_REQUEST, _BAD_REQUEST, _BAD_REQUEST),
+    "package_reset": (_OK, _OK, _OK, _NOT_ALLOWED),
+    "package": (_OK, _BAD_REQUEST, _BAD_REQUEST, _NOT_ALLOWED),
+    "package_more": (_BAD_REQUEST, _OK, _BAD_REQUEST, _NOT_ALLOWED),
+    "update": (_NOT_ALLOWED, _NOT_ALLOWED, _OK, _NOT_ALLOWED),
+    "cancel": (_NOT_ALLOWED, _OK, _OK, _NOT_ALLOWED),
 }
 
 
@@ -81,7 +91,7 @@ def result_of(e, default):
     if isinstance(e, FotaError):
         return e.result
     if isinstance(e, MemoryError):
-        return RESULT_OUT_OF_RAM
+        return _RESULT_OUT_OF_RAM
     if isinstance(e, int) and not isinstance(e, bool):
         return e
     return default
@@ -152,14 +162,14 @@ class FirmwareUpdate:
         self.severity = rec["severity"]  # /5/0/11 (0 critical, 1 mandatory, 2 optional)
         self.max_defer = rec["max_defer"]  # /5/0/13 seconds; 0: no deferral
         d = rec["deferred_at"]  # a deferral's deadline survives a reset (never from a clock set back)
-        self.deferred_at = min(d, self.clock()) if d and self.state == _DLED and self.result == RESULT_DEFERRED else None
+        self.deferred_at = min(d, self.clock()) if d and self.state == _DLED and self.result == _RESULT_DEFERRED else None
 
     # -- the one place State and Result change --
 
     def _set(self, state, result, **fields):
         old_state, old_result = self.state, self.result
         if (state, result) != (old_state, old_result) and not allowed(old_state, state, result):
-            raise Refused(NOT_ALLOWED, "transition %d->%d result %d" % (old_state, state, result))
+            raise Refused(_NOT_ALLOWED, "transition %d->%d result %d" % (old_state, state, result))
         if state != old_state:
             self.changed_at = self.clock()  # spec 2.5: written before the State changes
         # durable before observable: the server never sees a State the device would forget
@@ -229,31 +239,31 @@ class FirmwareUpdate:
     def write_uri(self, uri):
         if not uri:  # T6: reset in every state but Updating
             self._check("uri_reset")
-            return self._clear(_IDLE, RESULT_INITIAL)
+            return self._clear(_IDLE, _RESULT_INITIAL)
         self._check("uri")
         if len(uri.encode()) > 255:
             # spec 1.5: 0..255 bytes. Not kept as /5/0/1 either: the journal could not hold
             # it, and /5/0/1 must read the same after a reset
-            self._set(_IDLE, RESULT_INVALID_URI, uri="")  # T3
-            raise FotaError(RESULT_INVALID_URI, "uri longer than 255 bytes")
+            self._set(_IDLE, _RESULT_INVALID_URI, uri="")  # T3
+            raise FotaError(_RESULT_INVALID_URI, "uri longer than 255 bytes")
         self._left = self.retries
         self._resume_at = 0
         try:
             self._start_pull(uri, 0, None)
         except FotaError as e:
-            if e.result in (RESULT_INVALID_URI, RESULT_UNSUPPORTED_PROTOCOL):
+            if e.result in (_RESULT_INVALID_URI, _RESULT_UNSUPPORTED_PROTOCOL):
                 self._stop()
                 self._set(_IDLE, e.result, uri=uri)  # T2, T3: stays Idle
                 raise
             # anything else (e.g. offline at start: 4) is a download that started and failed
             self._begin(uri, None)
-            self._fail_download(result_of(e, RESULT_CONNECTION_LOST))
+            self._fail_download(result_of(e, _RESULT_CONNECTION_LOST))
             raise
         self._begin(uri, None)  # T1
 
     def _begin(self, uri, size):
         # T1, T4: Downloading, and Result 0 as a download starts (2.5)
-        self._set(_DLING, RESULT_INITIAL, uri=uri, offset=0, etag=None, size=size, name="",
+        self._set(_DLING, _RESULT_INITIAL, uri=uri, offset=0, etag=None, size=size, name="",
                   version="", component=self.component)
 
     def _start_pull(self, uri, offset, etag):
@@ -263,12 +273,12 @@ class FirmwareUpdate:
 
         def sink(off, data):
             if gen != self._gen:
-                raise FotaError(RESULT_UPDATE_CANCELLED, "transfer no longer wanted")
+                raise FotaError(_RESULT_UPDATE_CANCELLED, "transfer no longer wanted")
             self._data(off, data)
 
         def on_head(size, etag, at=None):
             if gen != self._gen:
-                raise FotaError(RESULT_UPDATE_CANCELLED, "transfer no longer wanted")
+                raise FotaError(_RESULT_UPDATE_CANCELLED, "transfer no longer wanted")
             self._head(size, etag, at)
 
         def on_done(error):
@@ -293,7 +303,7 @@ class FirmwareUpdate:
         try:
             self.slot.open(size, self._resume_at)
         except Exception as e:
-            self._fail_download(result_of(e, RESULT_NOT_ENOUGH_SPACE))  # T9 before any erase
+            self._fail_download(result_of(e, _RESULT_NOT_ENOUGH_SPACE))  # T9 before any erase
             raise as_error(e, self.result)
         self._opened = True
         self.etag = keep
@@ -306,7 +316,7 @@ class FirmwareUpdate:
         try:
             self.slot.write(offset, data)
         except Exception as e:
-            self._fail_download(result_of(e, RESULT_NOT_ENOUGH_SPACE))  # T9, T10, T13
+            self._fail_download(result_of(e, _RESULT_NOT_ENOUGH_SPACE))  # T9, T10, T13
             raise as_error(e, self.result)
         end = offset + len(data)
         if end > self.received:
@@ -332,8 +342,8 @@ class FirmwareUpdate:
             except FotaError:
                 pass  # likewise (raised for a push, whose Block1 answer carries it)
             return
-        r = result_of(error, RESULT_CONNECTION_LOST)
-        if r == RESULT_CONNECTION_LOST and self.uri and self._left > 0:
+        r = result_of(error, _RESULT_CONNECTION_LOST)
+        if r == _RESULT_CONNECTION_LOST and self.uri and self._left > 0:
             # link lost: try again from what is on flash after a pause (anchors 3 item 2)
             self._retry_at = self.clock() + self.backoff * (1 << (self.retries - self._left))
             self._left -= 1
@@ -346,8 +356,8 @@ class FirmwareUpdate:
         try:
             info = self.slot.finish()
         except Exception as e:
-            r = result_of(e, RESULT_INTEGRITY_FAILURE)
-            if later and r == RESULT_OUT_OF_RAM:
+            r = result_of(e, _RESULT_INTEGRITY_FAILURE)
+            if later and r == _RESULT_OUT_OF_RAM:
                 log.warning("fw: no heap to verify the download: trying again")
                 self._verify_at = self.clock()
                 return
@@ -358,7 +368,7 @@ class FirmwareUpdate:
         except Exception as e:
             # verified, but the journal could not take Downloaded (no heap, a flash fault): a
             # State the device would forget is not reported; the download ends truthfully
-            self._fail_download(result_of(e, RESULT_NOT_ENOUGH_SPACE))
+            self._fail_download(result_of(e, _RESULT_NOT_ENOUGH_SPACE))
             raise as_error(e, self.result)
 
     # -- Package (/5/0/0): push --
@@ -376,7 +386,7 @@ class FirmwareUpdate:
                 self.slot.abort()
             self.slot.open(size, 0)
         except Exception as e:
-            r = result_of(e, RESULT_NOT_ENOUGH_SPACE)
+            r = result_of(e, _RESULT_NOT_ENOUGH_SPACE)
             if again:
                 self._fail_download(r)  # T9
             else:
@@ -391,7 +401,7 @@ class FirmwareUpdate:
     def write_package(self, offset, data):
         self._check("package_more")
         if not self.pushing:
-            raise Refused(BAD_REQUEST, "a pull is running")
+            raise Refused(_BAD_REQUEST, "a pull is running")
         self._pushed()
         self._data(offset, data)
 
@@ -404,7 +414,7 @@ class FirmwareUpdate:
     def write_package_end(self):
         self._check("package_more")
         if not self.pushing:
-            raise Refused(BAD_REQUEST, "a pull is running")
+            raise Refused(_BAD_REQUEST, "a pull is running")
         self._finish()
 
     def write_package_whole(self, data):
@@ -419,47 +429,47 @@ class FirmwareUpdate:
             info = self.slot.finish()
         except Exception as e:
             self.slot.abort()
-            self._set(_IDLE, self._idle_result(result_of(e, RESULT_INTEGRITY_FAILURE)))
+            self._set(_IDLE, self._idle_result(result_of(e, _RESULT_INTEGRITY_FAILURE)))
             raise FotaError(self.result, "package refused")
-        self._set(_DLED, RESULT_INITIAL, uri="", offset=self.slot.committed(), etag=None,
+        self._set(_DLED, _RESULT_INITIAL, uri="", offset=self.slot.committed(), etag=None,
                   size=len(data), name=_name(info, self.component), version=_version(info),
                   component=self.component)  # T5
 
     def _idle_result(self, r):
         # a push refused before Downloading: Idle with its own result when the table has it
-        return r if allowed(_IDLE, _IDLE, r) else RESULT_INTEGRITY_FAILURE
+        return r if allowed(_IDLE, _IDLE, r) else _RESULT_INTEGRITY_FAILURE
 
     def reset(self):
         # Package := NULL (T7); the object also calls it for an empty Package
         self._check("package_reset")
-        self._clear(_IDLE, RESULT_INITIAL)
+        self._clear(_IDLE, _RESULT_INITIAL)
 
     # -- outcomes reported by the transfer --
 
     def download_finished(self, info=None):
         if self.state != _DLING:
-            raise Refused(NOT_ALLOWED, "no download running")
+            raise Refused(_NOT_ALLOWED, "no download running")
         self._stop()
-        self._set(_DLED, RESULT_INITIAL, name=_name(info, self.component),
+        self._set(_DLED, _RESULT_INITIAL, name=_name(info, self.component),
                   version=_version(info), offset=self.slot.committed())  # T8
 
     def download_failed(self, result):
         if self.state != _DLING:
-            raise Refused(NOT_ALLOWED, "no download running")
+            raise Refused(_NOT_ALLOWED, "no download running")
         self._fail_download(result)
 
     def _fail_download(self, r):
-        if not allowed(_DLING, _IDLE, r) or r == RESULT_INITIAL:
-            r = RESULT_CONNECTION_LOST  # Anjay's default download failure
+        if not allowed(_DLING, _IDLE, r) or r == _RESULT_INITIAL:
+            r = _RESULT_CONNECTION_LOST  # Anjay's default download failure
         if self.state == _DLING:
             self._clear(_IDLE, r)  # T9-T13
 
     def cancel(self):
         # Execute Cancel (/5/0/10, object 5 v1.1 and /33629): T20, refused as T21
         if not self.v11:
-            raise Refused(NOT_ALLOWED, "object 5 v1.0 has no Cancel")
+            raise Refused(_NOT_ALLOWED, "object 5 v1.0 has no Cancel")
         self._check("cancel")
-        self._clear(_IDLE, RESULT_UPDATE_CANCELLED)
+        self._clear(_IDLE, _RESULT_UPDATE_CANCELLED)
 
     # -- Update (/5/0/2) --
 
@@ -469,30 +479,30 @@ class FirmwareUpdate:
                 and self.defer(self.severity, self.max_defer)):
             if self.deferred_at is None:  # the deadline runs from the first deferral
                 self.deferred_at = self.clock()
-            self._set(_DLED, RESULT_DEFERRED, deferred_at=self.deferred_at)  # T15
+            self._set(_DLED, _RESULT_DEFERRED, deferred_at=self.deferred_at)  # T15
             return
         self._update()  # T14
 
     def accept(self):
         # the user accepts a deferred update (T16)
-        if self.state != _DLED or self.result != RESULT_DEFERRED:
-            raise Refused(NOT_ALLOWED, "no deferred update")
+        if self.state != _DLED or self.result != _RESULT_DEFERRED:
+            raise Refused(_NOT_ALLOWED, "no deferred update")
         self._update()
 
     def _update(self):
         self.deferred_at = None
-        self._set(_UPD, RESULT_INITIAL, deferred_at=0)  # Result 0 as the update starts (2.5)
+        self._set(_UPD, _RESULT_INITIAL, deferred_at=0)  # Result 0 as the update starts (2.5)
         try:
             if self.apply is not None:
                 self.apply()
         except Exception as e:
-            r = result_of(e, RESULT_UPDATE_FAILED)
-            if r == RESULT_DEPENDENCY_ERROR:
+            r = result_of(e, _RESULT_UPDATE_FAILED)
+            if r == _RESULT_DEPENDENCY_ERROR:
                 self._set(_DLED, r)  # 2.7: the executed instance stays Downloaded
-            elif r == RESULT_INTEGRITY_FAILURE and self.v11:
+            elif r == _RESULT_INTEGRITY_FAILURE and self.v11:
                 self._clear(_IDLE, r)  # T19: the image is unusable
             else:
-                r = RESULT_UPDATE_FAILED
+                r = _RESULT_UPDATE_FAILED
                 self._set(_DLED, r)  # T18: the image is kept for another try
             raise FotaError(r, "update failed")
 
@@ -502,13 +512,13 @@ class FirmwareUpdate:
         # False when there was no update to report.
         if self.state != _UPD:
             return False
-        if result == RESULT_SUCCESS:
+        if result == _RESULT_SUCCESS:
             self._set(_IDLE, result, offset=0, etag=None)  # T17
         elif not self.v11:
-            self._set(_DLED, RESULT_UPDATE_FAILED)  # T18: object 5 v1.0 returns to Downloaded
+            self._set(_DLED, _RESULT_UPDATE_FAILED)  # T18: object 5 v1.0 returns to Downloaded
         else:
-            r = RESULT_UPDATE_FAILED
-            if result == RESULT_INTEGRITY_FAILURE:
+            r = _RESULT_UPDATE_FAILED
+            if result == _RESULT_INTEGRITY_FAILURE:
                 r = result
             self._set(_IDLE, r, offset=0, etag=None)  # T19; spec 2.5 "Idle/8 if rolled back"
         return True
@@ -522,7 +532,7 @@ class FirmwareUpdate:
         if self.state != _DLING or self._dl is not None or self.pushing:
             return False
         if not self.uri:
-            self._fail_download(RESULT_CONNECTION_LOST)
+            self._fail_download(_RESULT_CONNECTION_LOST)
             return True
         self._restart_pull()
         return True
@@ -553,16 +563,16 @@ class FirmwareUpdate:
             self._verify_at = None
             self._safely(self._finish)
         if self.pushing and self.state == _DLING and now - self._push_at >= self.push_timeout:
-            r = RESULT_CONNECTION_LOST
+            r = _RESULT_CONNECTION_LOST
             if self.starved is not None and self.starved() != self._starved_at:
-                r = RESULT_OUT_OF_RAM  # its blocks came, and found no heap
+                r = _RESULT_OUT_OF_RAM  # its blocks came, and found no heap
             log.warning("fw: no block of the push for", now - self._push_at, "s: giving it up, result", r)
             self._fail_download(r)
         if self._retry_at is not None and now >= self._retry_at and self.state == _DLING:
             self._retry_at = None
             self._safely(self._restart_pull)
         if (self.deferred_at is not None and self.state == _DLED
-                and self.result == RESULT_DEFERRED and now - self.deferred_at >= self.max_defer):
+                and self.result == _RESULT_DEFERRED and now - self.deferred_at >= self.max_defer):
             self._safely(self._update)
 
     def _safely(self, fn):
@@ -574,7 +584,7 @@ class FirmwareUpdate:
             pass  # the failure is the Result now
         except Exception as e:
             log.error("fw: deadline failed", repr(e))
-            self._fail_download(result_of(e, RESULT_CONNECTION_LOST))
+            self._fail_download(result_of(e, _RESULT_CONNECTION_LOST))
 
     def progress(self):
         # (bytes received, total or None)

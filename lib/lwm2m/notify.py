@@ -6,7 +6,10 @@
 from port import ticks_ms, ticks_add, ticks_diff
 from port import log
 from coap.message import Message
-from lwm2m.obj import LwError, BAD_REQUEST
+from port import const
+from lwm2m.obj import LwError
+
+_BAD_REQUEST = const(0x80)  # 4.00
 
 NAMES = ("pmin", "pmax", "gt", "lt", "st", "epmin", "epmax")
 _NUMERIC = ("int", "uint", "float", "time")
@@ -43,26 +46,26 @@ class Notifier:
         for q in query:
             k, _, v = q.partition("=")
             if k not in NAMES:
-                raise LwError(BAD_REQUEST, "unknown attribute " + k)
+                raise LwError(_BAD_REQUEST, "unknown attribute " + k)
             if not v:
                 new.pop(k, None)
                 continue
             try:
                 x = float(v) if k in ("gt", "lt", "st") else int(v)
             except ValueError:
-                raise LwError(BAD_REQUEST, "bad attribute value")
+                raise LwError(_BAD_REQUEST, "bad attribute value")
             if x < 0 and k not in ("gt", "lt"):
-                raise LwError(BAD_REQUEST, "negative period")
+                raise LwError(_BAD_REQUEST, "negative period")
             new[k] = x
         if ("gt" in new or "lt" in new or "st" in new) and (
             len(path) < 3 or self.registry.kind(path) not in _NUMERIC
         ):
-            raise LwError(BAD_REQUEST, "gt/lt/st need a numeric resource")
+            raise LwError(_BAD_REQUEST, "gt/lt/st need a numeric resource")
         if "gt" in new and "lt" in new:
             if not new["lt"] < new["gt"] or new["lt"] + 2 * new.get("st", 0) >= new["gt"]:
-                raise LwError(BAD_REQUEST, "need lt + 2*st < gt")
+                raise LwError(_BAD_REQUEST, "need lt + 2*st < gt")
         if "pmax" in new and "pmin" in new and new["pmax"] < new["pmin"]:
-            raise LwError(BAD_REQUEST, "pmax < pmin")
+            raise LwError(_BAD_REQUEST, "pmax < pmin")
         if new:
             self.attrs[path] = new
         else:

@@ -11,14 +11,10 @@ E = const(4)  # executable
 M = const(8)  # multiple instances
 RW = const(3)
 
-# CoAP response codes the data model raises (duplicated from coap.const so objects need no
-# CoAP import)
-BAD_REQUEST = const(0x80)
-UNAUTHORIZED = const(0x81)
-NOT_FOUND = const(0x84)
-METHOD_NOT_ALLOWED = const(0x85)
-NOT_ACCEPTABLE = const(0x86)
-INTERNAL_ERROR = const(0xA0)
+# CoAP response codes (coap.const's, as private copies: each module that raises one keeps
+# its own `_NAME = const(...)`, inlined by mpy-cross, no qstr or dict entry on the device)
+_NOT_FOUND = const(0x84)  # 4.04
+_METHOD_NOT_ALLOWED = const(0x85)  # 4.05
 
 
 class LwError(Exception):
@@ -84,24 +80,24 @@ class Object:
 
     def create(self, iid):
         if not self.MULTI and self.data:
-            raise LwError(METHOD_NOT_ALLOWED, "single-instance object")
+            raise LwError(_METHOD_NOT_ALLOWED, "single-instance object")
         self.data[iid] = {}
 
     def delete(self, iid):
-        raise LwError(METHOD_NOT_ALLOWED, "instance cannot be deleted")
+        raise LwError(_METHOD_NOT_ALLOWED, "instance cannot be deleted")
 
     # -- values ------------------------------------------------------------------------
     def get(self, iid, rid):
         inst = self.data.get(iid)
         if inst is None or rid not in inst:
-            raise LwError(NOT_FOUND)
+            raise LwError(_NOT_FOUND)
         return inst[rid]
 
     def set(self, iid, rid, value):
         self.data.setdefault(iid, {})[rid] = value
 
     def execute(self, iid, rid, args):
-        raise LwError(METHOD_NOT_ALLOWED)
+        raise LwError(_METHOD_NOT_ALLOWED)
 
     def changed(self, iid=None, rid=None):
         # Tell observers a value changed (call after any change the device makes itself).

@@ -2,8 +2,13 @@
 # object's declaration, and turns reads and writes into format-neutral records
 # (lwm2m/formats/__init__.py describes records). Knows no CoAP and no content format.
 # SPDX-License-Identifier: MIT
+from port import const
 from lwm2m.obj import R, W, E, M, LwError
-from lwm2m.obj import BAD_REQUEST, UNAUTHORIZED, NOT_FOUND, METHOD_NOT_ALLOWED
+
+_BAD_REQUEST = const(0x80)  # 4.00
+_UNAUTHORIZED = const(0x81)  # 4.01
+_NOT_FOUND = const(0x84)  # 4.04
+_METHOD_NOT_ALLOWED = const(0x85)  # 4.05
 
 
 class Registry:
@@ -28,14 +33,14 @@ class Registry:
     def obj(self, oid):
         o = self.objects.get(oid)
         if o is None:
-            raise LwError(NOT_FOUND, "no such object")
+            raise LwError(_NOT_FOUND, "no such object")
         if o.HIDDEN:
-            raise LwError(UNAUTHORIZED, "object not accessible to servers")
+            raise LwError(_UNAUTHORIZED, "object not accessible to servers")
         return o
 
     def _inst(self, o, iid):
         if iid not in o.data and iid not in o.instances():
-            raise LwError(NOT_FOUND, "no such instance")
+            raise LwError(_NOT_FOUND, "no such instance")
 
     def kind(self, path):
         # Type resolver for the codecs: never raises.
@@ -51,7 +56,7 @@ class Registry:
         o = self.obj(path[0])
         r = o.res(path[2])
         if r is None:
-            raise LwError(NOT_FOUND, "no such resource")
+            raise LwError(_NOT_FOUND, "no such resource")
         return r[1]
 
     # -- read -----------------------------------------------------------------------------
@@ -70,14 +75,14 @@ class Registry:
             return out
         r = o.res(path[2])
         if r is None or not o.has(path[1], path[2]):
-            raise LwError(NOT_FOUND, "no such resource")
+            raise LwError(_NOT_FOUND, "no such resource")
         if not r[1] & R:
-            raise LwError(METHOD_NOT_ALLOWED, "resource not readable")
+            raise LwError(_METHOD_NOT_ALLOWED, "resource not readable")
         self._read_res(o, path[1], r, out)
         if len(path) == 4:
             out = [rec for rec in out if rec[0] == path]
             if not out:
-                raise LwError(NOT_FOUND, "no such resource instance")
+                raise LwError(_NOT_FOUND, "no such resource instance")
         return out
 
     def _read_inst(self, o, iid, out):
@@ -106,21 +111,21 @@ class Registry:
         # Every record is checked before anything is applied, so a bad write changes nothing.
         o = self.obj(path[0])
         if len(path) < 2:
-            raise LwError(METHOD_NOT_ALLOWED, "write on an object")
+            raise LwError(_METHOD_NOT_ALLOWED, "write on an object")
         self._inst(o, path[1])
         iid = path[1]
         plan = {}
         check = getattr(o, "check", None)  # an object's value validation (no side effects)
         for rp, value in records:
             if len(rp) < 3 or rp[0] != path[0] or rp[1] != iid:
-                raise LwError(BAD_REQUEST, "record outside the target")
+                raise LwError(_BAD_REQUEST, "record outside the target")
             if len(path) >= 3 and rp[2] != path[2]:
-                raise LwError(BAD_REQUEST, "record outside the target")
+                raise LwError(_BAD_REQUEST, "record outside the target")
             r = o.res(rp[2])
             if r is None:
-                raise LwError(NOT_FOUND, "no such resource")
+                raise LwError(_NOT_FOUND, "no such resource")
             if not r[1] & W:
-                raise LwError(METHOD_NOT_ALLOWED, "resource not writable")
+                raise LwError(_METHOD_NOT_ALLOWED, "resource not writable")
             if check is not None and value != ():
                 value = check(iid, r[0], value)
             if r[1] & M:
@@ -128,13 +133,13 @@ class Registry:
                 if len(rp) == 4:
                     lst.append((rp[3], value))
                 elif value != ():
-                    raise LwError(BAD_REQUEST, "multiple resource needs instances")
+                    raise LwError(_BAD_REQUEST, "multiple resource needs instances")
             else:
                 if len(rp) != 3 or value == ():
-                    raise LwError(BAD_REQUEST, "single resource given instances")
+                    raise LwError(_BAD_REQUEST, "single resource given instances")
                 plan[r[0]] = value
         if len(path) == 4 and not replace:
-            raise LwError(METHOD_NOT_ALLOWED, "partial update of a resource instance")
+            raise LwError(_METHOD_NOT_ALLOWED, "partial update of a resource instance")
         for rid in sorted(plan):
             v = plan[rid]
             if o.res(rid)[1] & M:
@@ -154,20 +159,20 @@ class Registry:
     # -- execute, create, delete ------------------------------------------------------
     def execute(self, path, args):
         if len(path) != 3:
-            raise LwError(METHOD_NOT_ALLOWED, "execute needs a resource")
+            raise LwError(_METHOD_NOT_ALLOWED, "execute needs a resource")
         o = self.obj(path[0])
         self._inst(o, path[1])
         r = o.res(path[2])
         if r is None:
-            raise LwError(NOT_FOUND, "no such resource")
+            raise LwError(_NOT_FOUND, "no such resource")
         if not r[1] & E:
-            raise LwError(METHOD_NOT_ALLOWED, "resource not executable")
+            raise LwError(_METHOD_NOT_ALLOWED, "resource not executable")
         o.execute(path[1], path[2], args)
 
     def create(self, path, records):
         # POST /o: the new instance id comes from the records or is the lowest free one.
         if len(path) != 1:
-            raise LwError(METHOD_NOT_ALLOWED, "create on an object only")
+            raise LwError(_METHOD_NOT_ALLOWED, "create on an object only")
         o = self.obj(path[0])
         iid = None
         for rp, _ in records:
@@ -178,7 +183,7 @@ class Registry:
             while iid in o.data:
                 iid += 1
         elif iid in o.data:
-            raise LwError(BAD_REQUEST, "instance exists")
+            raise LwError(_BAD_REQUEST, "instance exists")
         o.create(iid)
         try:
             recs = [((rp[0], iid) + rp[2:], v) for rp, v in records if len(rp) >= 3]
@@ -193,7 +198,7 @@ class Registry:
 
     def delete(self, path):
         if len(path) != 2:
-            raise LwError(METHOD_NOT_ALLOWED, "delete needs an instance")
+            raise LwError(_METHOD_NOT_ALLOWED, "delete needs an instance")
         o = self.obj(path[0])
         self._inst(o, path[1])
         o.delete(path[1])
@@ -252,7 +257,7 @@ class Registry:
                         pass
                 links.append((rp, a))
         if len(path) == 3 and len(links) == 0:
-            raise LwError(NOT_FOUND, "no such resource")
+            raise LwError(_NOT_FOUND, "no such resource")
         return links
 
 
@@ -271,24 +276,24 @@ def parse_execute_args(text):
     n = len(text)
     while True:
         if i >= n or not "0" <= text[i] <= "9":
-            raise LwError(BAD_REQUEST, "bad execute argument")
+            raise LwError(_BAD_REQUEST, "bad execute argument")
         digit = ord(text[i]) - 48
         i += 1
         value = None
         if i < n and text[i] == "=":
             if i + 1 >= n or text[i + 1] != "'":
-                raise LwError(BAD_REQUEST, "bad execute argument value")
+                raise LwError(_BAD_REQUEST, "bad execute argument value")
             j = text.find("'", i + 2)
             if j < 0:
-                raise LwError(BAD_REQUEST, "unterminated execute argument")
+                raise LwError(_BAD_REQUEST, "unterminated execute argument")
             value = text[i + 2 : j]
             for c in value:
                 if not (" " <= c <= "~"):
-                    raise LwError(BAD_REQUEST, "bad character in execute argument")
+                    raise LwError(_BAD_REQUEST, "bad character in execute argument")
             i = j + 1
         out.append((digit, value))
         if i == n:
             return out
         if text[i] != ",":
-            raise LwError(BAD_REQUEST, "bad execute argument list")
+            raise LwError(_BAD_REQUEST, "bad execute argument list")
         i += 1

@@ -14,13 +14,14 @@ except ImportError:
         return x
 
 
+_PERIOD = const(1 << 30)  # MicroPython's tick period on ports with small ints (CPython's ticks)
+_HALF = const(1 << 29)
+
 try:
     from time import ticks_ms, ticks_us, ticks_add, ticks_diff, sleep_ms
 except ImportError:
     import time as _time
 
-    _PERIOD = 1 << 30  # MicroPython's tick period on ports with small ints
-    _HALF = _PERIOD >> 1
     _t0 = _time.monotonic_ns()
 
     def ticks_ms():

@@ -4,13 +4,15 @@
 # SPDX-License-Identifier: MIT
 import sys
 
-DEBUG = 10
-INFO = 20
-WARNING = 30
-ERROR = 40
-level = WARNING
-_once = set()
-_MAX_ONCE = 32
+from port import const
+
+# levels: debug 10, info 20, warning 30, error 40 (private consts: no qstr on the device)
+_DEBUG = const(10)
+_INFO = const(20)
+_WARNING = const(30)
+_ERROR = const(40)
+level = _WARNING
+_once = set()  # warning_once keys, at most 32
 
 
 def _emit(tag, args):
@@ -21,33 +23,38 @@ def _emit(tag, args):
 
 
 def debug(*args):
-    if level <= DEBUG:
+    if level <= _DEBUG:
         _emit("D", args)
 
 
 def info(*args):
-    if level <= INFO:
+    if level <= _INFO:
         _emit("I", args)
 
 
 def warning(*args):
-    if level <= WARNING:
+    if level <= _WARNING:
         _emit("W", args)
 
 
 def error(*args):
-    if level <= ERROR:
+    if level <= _ERROR:
         _emit("E", args)
         for a in args:
             if isinstance(a, BaseException):
-                _print_exc(a)
+                try:
+                    sys.print_exception(a)  # MicroPython
+                except AttributeError:
+                    import traceback
+
+                    traceback.print_exception(type(a), a, a.__traceback__)
 
 
 def warning_once(key, *args):
     # For floods from the network (malformed datagrams): say it once per key.
     if key in _once:
         return
-    if len(_once) < _MAX_ONCE:
+    if len(_once) < 32:
         _once.add(key)
     warning(*args)
 
@@ -55,12 +62,3 @@ def warning_once(key, *args):
 def set_level(n):
     global level
     level = n
-
-
-def _print_exc(e):
-    try:
-        sys.print_exception(e)  # MicroPython
-    except AttributeError:
-        import traceback
-
-        traceback.print_exception(type(e), e, e.__traceback__)

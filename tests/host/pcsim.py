@@ -7,8 +7,9 @@
 import os
 import sys
 
-from fota.boot import REASON_CONFIRMED, REASON_TRIALS, Boot
-from fota.boot.record import NONE, RecordStore
+from fota.boot import Boot
+from fota.boot.record import RecordStore
+from fota.const import NO_SLOT, REASON_CONFIRMED, REASON_TRIALS
 from fota.image import verify
 from fota.slots.ab import ABWriter
 from port.flash import SECTOR, Flash, PowerCut
@@ -106,7 +107,7 @@ def observe(dev, sel):
     if sel.trial:
         if rec.pending != sel.slot or not 1 <= rec.trials <= TRIALS or out is not None:
             raise AssertionError("trial without a consistent record")
-    elif rec.pending != NONE or rec.active != sel.slot:
+    elif rec.pending != NO_SLOT or rec.active != sel.slot:
         raise AssertionError("running slot is not the confirmed one")
     if out is not None:
         if out[0] == 1 and (out[1] != REASON_CONFIRMED or out[3][:3] != ver[:3]):

@@ -13,6 +13,7 @@ from conftest import ROOT
 from cryptography.hazmat.primitives import hashes, serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519 as ced, utils
 
+from fota import const as C
 from fota import image
 from fota.crypto import keys, p256
 from fota.crypto.sha512 import sha512
@@ -117,7 +118,7 @@ def test_keygen_sign_verify_roundtrip(tmp_path, capsys):
         key = str(tmp_path / (t + ".pem"))
         assert cli.main(["keygen", "--type", t, "-k", key, "--trusted", module]) == 0
     trusted = keys.from_module(_import(module, "trusted_rt"))
-    assert [k.kind for k in trusted] == [keys.TLV_ECDSA_SIG, keys.TLV_ED25519]
+    assert [k.kind for k in trusted] == [C.TLV_ECDSA_SIG, C.TLV_ED25519]
     app = tmp_path / "app.bin"
     app.write_bytes(os.urandom(1536 * 1024))  # big enough for progress output
     for t in ("ecdsa-p256", "ed25519"):

@@ -14,13 +14,13 @@ RULES = (
     ("port.host", ("port", "littlefs", "shutil")),  # CPython's app mount (host only)
     ("coap", ("port", "coap")),
     ("lwm2m", ("port", "coap", "lwm2m")),
-    ("lwm2m.objects.firmware", ("port", "coap", "lwm2m", "fota.update", "fota.const")),
-    ("lwm2m.objects.advanced_firmware", ("port", "coap", "lwm2m", "fota.update", "fota.const")),
-    ("fota", BOOT_SAFE + ("fota.const",)),
-    ("fota.update", BOOT_SAFE + ("fota.const", "fota.download", "fota.push")),
-    ("fota.push", BOOT_SAFE + ("fota.const", "coap")),
-    ("fota.download", ("port", "fota.const", "fota.download", "fota.journal", "coap.uri")),
-    ("fota.download.coap", ("port", "fota.const", "fota.download", "coap")),
+    ("lwm2m.objects.firmware", ("port", "coap", "lwm2m", "fota.update", "fota.FotaError")),
+    ("lwm2m.objects.advanced_firmware", ("port", "coap", "lwm2m", "fota.update", "fota.FotaError")),
+    ("fota", BOOT_SAFE + ("fota.FotaError",)),
+    ("fota.update", BOOT_SAFE + ("fota.FotaError", "fota.download", "fota.push")),
+    ("fota.push", BOOT_SAFE + ("fota.FotaError", "coap")),
+    ("fota.download", ("port", "fota.FotaError", "fota.download", "fota.journal", "coap.uri")),
+    ("fota.download.coap", ("port", "fota.FotaError", "fota.download", "coap")),
     ("boot", ("port", "fota.boot")),
     # the device agent (lib/agent.py): wires the LwM2M client, FOTA and boot confirmation
     ("agent", ("port", "coap", "lwm2m", "fota", "agent")),
@@ -54,7 +54,9 @@ def _imports(path):
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 raise AssertionError("%s: relative imports do not freeze well" % path)
-            yield node.module
+            # "pkg.name" for `from pkg import name`: a rule may allow fota.FotaError alone
+            for a in node.names:
+                yield node.module + "." + a.name
 
 
 def _under(name, prefix):

@@ -18,7 +18,7 @@ import os, sys
 sys.path.insert(0, "lib")
 import agent
 from port import log
-log.set_level(log.INFO)
+log.set_level(20)  # info
 stop = sys.argv[2]
 
 def asked():

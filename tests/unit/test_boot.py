@@ -2,13 +2,13 @@
 # anti-downgrade, and every record x image combination through Boot.power_on().
 # SPDX-License-Identifier: MIT
 import fakeimage
-from fota.boot import (
-    EVENT_SWITCHED, EVENT_UNVERIFIED, REASON_CONFIRMED, REASON_DOWNGRADE, REASON_TRIALS,
-    REASON_VERIFY, Boot,
-)
+from fota.boot import Boot
 from fota.boot import table as t
-from fota.boot.record import FLAG_ALLOW_DOWNGRADE, NONE, RecordStore, pack_version
-from fota.const import FotaError
+from fota.boot.record import RecordStore, pack_version
+from fota.const import (
+    EVENT_SWITCHED, EVENT_UNVERIFIED, FLAG_ALLOW_DOWNGRADE, NO_SLOT, REASON_CONFIRMED, REASON_DOWNGRADE,
+    REASON_TRIALS, REASON_VERIFY, FotaError,
+)
 from port.flash import SECTOR, Flash
 from support import raises
 
@@ -193,7 +193,7 @@ def test_release_drops_a_waiting_activation():
     b.put(1, _img((2, 0, 0, 0)))
     b.boot().activate(1)
     b.boot().release(1)
-    assert b.boot().record().pending == NONE
+    assert b.boot().record().pending == NO_SLOT
     assert b.boot().power_on().slot == 0
 
 
@@ -277,7 +277,7 @@ def test_power_on_over_all_record_and_image_states():
             assert trials < 2 and after.trials == trials + 1 and sel.slot == after.pending
         # 3. the record never keeps a pending slot that will not be tried
         if pend is not None and not sel.trial:
-            assert after.pending == NONE and after.outcome in (5, 8)
+            assert after.pending == NO_SLOT and after.outcome in (5, 8)
             want = 8 if trials >= 2 or pend in ("older", "seclow") else 5
             if pend == "older" and (allow or act == "empty") and trials < 2:
                 want = None

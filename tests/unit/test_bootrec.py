@@ -1,6 +1,7 @@
 # fota.boot.record: two-sector record log with sequence and CRC, torn writes, unset state.
 # SPDX-License-Identifier: MIT
-from fota.boot.record import NONE, Record, RecordStore, pack_version, unpack_version
+from fota.boot.record import Record, RecordStore, pack_version, unpack_version
+from fota.const import NO_SLOT
 from port.flash import SECTOR, Flash, PowerCut
 from support import raises
 
@@ -13,7 +14,7 @@ def _store():
 def _rec(tag):
     r = Record()
     r.active = tag & 1
-    r.pending = NONE if tag % 3 else (1 - (tag & 1))
+    r.pending = NO_SLOT if tag % 3 else (1 - (tag & 1))
     r.tag = tag
     r.over = pack_version((1, 2, tag & 0xFFFF))
     return r
@@ -22,7 +23,7 @@ def _rec(tag):
 def test_erased_reads_as_unset():
     _, st = _store()
     r = st.load()
-    assert not r.valid and r.active == 0 and r.pending == NONE and r.outcome == 0
+    assert not r.valid and r.active == 0 and r.pending == NO_SLOT and r.outcome == 0
 
 
 def test_roundtrip_and_sequence():

@@ -7,7 +7,9 @@ from coap import const as C
 
 PRIVATE = ("lib/coap/endpoint.py", "lib/coap/transfer.py", "lib/coap/message.py", "lib/coap/observe.py",
            "lib/coap/block.py", "lib/lwm2m/ops.py", "lib/lwm2m/rd.py", "lib/lwm2m/objects/firmware.py",
-           "lib/fota/download/coap.py", "lib/fota/download/coap_tcp.py")
+           "lib/fota/download/coap.py", "lib/fota/download/coap_tcp.py", "lib/lwm2m/obj.py",
+           "lib/lwm2m/registry.py", "lib/lwm2m/notify.py", "lib/lwm2m/objects/security.py",
+           "lib/lwm2m/objects/connmon.py", "lib/lwm2m/objects/server.py", "lib/lwm2m/objects/device.py")
 
 
 def _copies(path):
@@ -30,7 +32,7 @@ def test_private_copies_equal_coap_const():
         for name, value in _copies(path):
             assert getattr(C, name) == value, (path, name, value)
             seen += 1
-    assert seen >= 20, "the copies were not found"
+    assert seen >= 40, "the copies were not found"
 
 
 def _py_files(d):
@@ -56,3 +58,32 @@ def test_no_device_module_loads_coap_const():
         for bad in ("from coap import const", "from coap.const import", "import coap.const"):
             assert bad not in text, (path, bad)
     assert seen > 40, seen
+
+
+def _word(c):
+    return c.isalpha() or c.isdigit() or c == "_"
+
+
+def test_private_consts_are_defined_before_their_first_use():
+    # mpy-cross replaces `_NAME` by its const() value only after the definition, and stores
+    # no global for it: a use above the definition is a NameError on the device (CPython,
+    # which runs the definition at import, would never notice)
+    seen = 0
+    for path in _py_files("lib"):
+        with open(path) as f:
+            lines = f.read().split("\n")
+        for n, line in enumerate(lines):
+            if not line.startswith("_") or " = const(" not in line:
+                continue
+            name = line[: line.index(" = ")]
+            seen += 1
+            for before in lines[:n]:
+                code = before.split("#")[0]
+                at = code.find(name)
+                while at >= 0:
+                    end = at + len(name)
+                    inside = (at and (_word(code[at - 1]) or code[at - 1] == ".")) or (
+                        end < len(code) and _word(code[end]))
+                    assert inside, (path, name, before)
+                    at = code.find(name, end)
+    assert seen > 200, seen

@@ -7,6 +7,7 @@ import json
 from support import raises
 
 from fota import crypto
+from fota import const as C
 from fota.crypto import der, ed25519, keys, p256
 from fota.crypto import ed25519_table, p256_table
 from fota.crypto.sha512 import sha512
@@ -60,7 +61,7 @@ RFC8032 = (
 def test_ed25519_rfc8032():
     for pk, msg, sig in RFC8032:
         k = keys.load_key(h(pk))
-        assert k.kind == keys.TLV_ED25519
+        assert k.kind == C.TLV_ED25519
         assert ed25519.verify(k.tables, k.raw, h(msg), h(sig))
         bad = bytearray(h(sig))
         bad[0] ^= 1  # R
@@ -118,7 +119,7 @@ def test_p256_key_through_load_key_and_der():
     sig = _der(r, s)
     assert k.verify(e.to_bytes(32, "big"), sig)
     assert not k.verify(e.to_bytes(32, "big"), sig[:-1])  # malformed: False, no exception
-    assert keys.load_key(der.SPKI_P256 + raw).keyhash == k.keyhash
+    assert keys.load_key(b"\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07\x03\x42\x00" + raw).keyhash == k.keyhash
     raises(ValueError, keys.load_key, raw, b"\0" * 32)  # key hash mismatch
     raises(ValueError, keys.load_key, raw[:-1] + bytes([raw[-1] ^ 1]))  # off the curve
     raises(ValueError, keys.load_key, raw, None, p256.key_tables(x2, y2))  # another key's

@@ -7,6 +7,7 @@ import sys
 from support import raises
 
 from fota import image
+from fota import const as C
 from fota.const import FotaError
 from fota.image import ImageError, verify
 from fota.image.stream import Verifier
@@ -99,8 +100,8 @@ def test_accepts_imgtool_p256_image():
     assert info.security_counter == 0x01020003  # imgtool -s auto: major<<24 | minor<<16 | rev
     assert info.hdr_size == 0x200 and info.img_size == 3000
     assert info.total_size == len(data)
-    assert info.key is keys()[0] and info.key.kind == image.TLV_ECDSA_SIG
-    (sha,) = [(o, n) for t, o, n in tlv_offsets(data) if t == image.TLV_SHA256]
+    assert info.key is keys()[0] and info.key.kind == C.TLV_ECDSA_SIG
+    (sha,) = [(o, n) for t, o, n in tlv_offsets(data) if t == C.TLV_SHA256]
     assert info.digest == bytes(data[sha[0] : sha[0] + 32])
     assert info.dependencies == []
 
@@ -109,7 +110,7 @@ def test_accepts_imgtool_ed25519_image():
     data = load("ed")
     info = verify(reader(data), keys(), SLOT, "app")
     assert info.version == (1, 2, 3, 0)
-    assert info.key is keys()[1] and info.key.kind == image.TLV_ED25519
+    assert info.key is keys()[1] and info.key.kind == C.TLV_ED25519
     assert info.dependencies == [(1, (2, 0, 0, 0))]
     assert info.security_counter is None
 
@@ -263,13 +264,13 @@ def _with_unprotected_tlv(data, t, value):
 
 def test_unprotected_tlvs_cannot_add_meaning():
     data = load("ec-nocomp")
-    assert result(_with_unprotected_tlv(data, image.TLV_COMPONENT, b"app")) == 5
-    assert result(_with_unprotected_tlv(data, image.TLV_SEC_CNT, b"\x09\0\0\0"), component=None) == 5
+    assert result(_with_unprotected_tlv(data, C.TLV_COMPONENT, b"app")) == 5
+    assert result(_with_unprotected_tlv(data, C.TLV_SEC_CNT, b"\x09\0\0\0"), component=None) == 5
     dep = struct.pack("<B3xBBHI", 1, 9, 0, 0, 0)
-    assert result(_with_unprotected_tlv(data, image.TLV_DEPENDENCY, dep), component=None) == 5
+    assert result(_with_unprotected_tlv(data, C.TLV_DEPENDENCY, dep), component=None) == 5
     # an unknown vendor TLV in the unprotected area is ignored (MCUboot does the same)
     assert result(_with_unprotected_tlv(data, 0xBEEF, b"xyz"), component=None) == 1
-    assert result(_with_unprotected_tlv(data, image.TLV_SIG_PURE, b"\x01"), component=None) == 6
+    assert result(_with_unprotected_tlv(data, C.TLV_SIG_PURE, b"\x01"), component=None) == 6
 
 
 def test_tlv_bounds():
@@ -291,8 +292,8 @@ def test_second_signature_from_unknown_key_is_ignored():
     # A KEYHASH + signature pair for an unknown key before the real one: skipped.
     data = load("ec")
     tl = tlv_offsets(data)
-    kh = [x for x in tl if x[0] == image.TLV_KEYHASH][0]
-    sig = [x for x in tl if x[0] == image.TLV_ECDSA_SIG][0]
+    kh = [x for x in tl if x[0] == C.TLV_KEYHASH][0]
+    sig = [x for x in tl if x[0] == C.TLV_ECDSA_SIG][0]
     start = kh[1] - 4
     pair = bytearray(data[start : sig[1] + sig[2]])
     pair[4] ^= 0xFF  # a different key hash

@@ -1,6 +1,6 @@
 # `updraft sign`: an MCUboot image (imgtool sign underneath) with updraft's conventions:
 # header padded in front of the payload, security counter from the version, the component
-# name in protected vendor TLV 0xa0 (see fota.image.TLV_COMPONENT), MCUboot dependency TLVs.
+# name in protected vendor TLV 0xa0 (see fota.const.TLV_COMPONENT), MCUboot dependency TLVs.
 # The result is checked again with the device verifier (fota.image) before it is kept.
 # SPDX-License-Identifier: MIT
 import argparse

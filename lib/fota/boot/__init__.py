@@ -12,26 +12,29 @@
 # longer verifies is dropped with Integrity Failure (5). Nothing here touches the network.
 # The power-on decision itself is fota.boot.select (with the table in fota.boot.table): only
 # the boot that decides loads it; the running firmware uses the record API below.
-from fota.boot.record import FLAG_ALLOW_DOWNGRADE, NONE, pack_version, unpack_version
-from fota.const import (
-    RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, RESULT_SUCCESS, RESULT_UPDATE_FAILED,
-    FotaError,
-)
+from fota.boot.record import pack_version, unpack_version
+from fota import FotaError
 from port import const
 
-TRIALS = const(3)  # boots a new image gets to confirm itself
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_INTEGRITY_FAILURE = const(5)
+_RESULT_NOT_ENOUGH_SPACE = const(2)
+_RESULT_SUCCESS = const(1)
+_RESULT_UPDATE_FAILED = const(8)
 
-REASON_CONFIRMED = const(1)  # the trial image confirmed itself            -> 1
-REASON_TRIALS = const(2)  # trial budget spent without confirm               -> 8
-REASON_VERIFY = const(3)  # pending image failed verification at boot       -> 5
-REASON_DOWNGRADE = const(4)  # pending image older than allowed at boot     -> 8
-
-EVENT_SWITCHED = const(1)  # confirmed slot damaged, booted the other (verified) one
-EVENT_UNVERIFIED = const(2)  # no slot verified: booted the confirmed slot regardless
+# and the boot record's numbers, also private here (fota.const has them, explained)
+_TRIALS = const(3)  # boots a new image gets to confirm itself
+_REASON_CONFIRMED = const(1)
+_REASON_TRIALS = const(2)
+_REASON_VERIFY = const(3)
+_REASON_DOWNGRADE = const(4)
+_NO_SLOT = const(0xFF)
+_FLAG_ALLOW_DOWNGRADE = const(1)
 
 _RESULT = {
-    REASON_CONFIRMED: RESULT_SUCCESS, REASON_TRIALS: RESULT_UPDATE_FAILED,
-    REASON_VERIFY: RESULT_INTEGRITY_FAILURE, REASON_DOWNGRADE: RESULT_UPDATE_FAILED,
+    _REASON_CONFIRMED: _RESULT_SUCCESS, _REASON_TRIALS: _RESULT_UPDATE_FAILED,
+    _REASON_VERIFY: _RESULT_INTEGRITY_FAILURE, _REASON_DOWNGRADE: _RESULT_UPDATE_FAILED,
 }
 
 
@@ -53,7 +56,7 @@ class Boot:
     # parse_header() and compare_versions() (fota.image unless a test passes a stand-in);
     # verify_active: also verify the confirmed slot at each boot (MCUboot's
     # VALIDATE_PRIMARY_SLOT): costs one hash pass, lets a damaged slot fall back to the other.
-    def __init__(self, store, slots, keys, image=None, component=None, trials=TRIALS,
+    def __init__(self, store, slots, keys, image=None, component=None, trials=_TRIALS,
                  verify_active=True, buf=None):
         if image is None:
             import fota.image as image
@@ -88,17 +91,17 @@ class Boot:
         if rec.active not in (0, 1):
             rec.active = 0
         if rec.pending not in (0, 1) or rec.pending == rec.active:
-            rec.pending = NONE
+            rec.pending = _NO_SLOT
         return rec
 
     def _finish(self, rec, reason):
         # end the pending update with an outcome; on success the trial slot becomes active
         slot = rec.pending
-        if reason == REASON_CONFIRMED:
+        if reason == _REASON_CONFIRMED:
             rec.active = slot
             if rec.psec > rec.min_sec:
                 rec.min_sec = rec.psec
-        rec.pending = NONE
+        rec.pending = _NO_SLOT
         rec.trials = 0
         rec.flags = 0
         rec.outcome = _RESULT[reason]
@@ -114,7 +117,7 @@ class Boot:
         # slot chosen without a record write (fallback() after a flash fault) is the one that
         # runs whatever the record says: never a writer's target.
         rec = self._load()
-        run = (rec.pending, True) if rec.pending != NONE and rec.trials > 0 else (rec.active, False)
+        run = (rec.pending, True) if rec.pending != _NO_SLOT and rec.trials > 0 else (rec.active, False)
         sel = self.selected
         if sel is not None and sel.slot != run[0]:
             return sel.slot, False
@@ -124,12 +127,12 @@ class Boot:
         # Commit the trial image. Call after registering with the LwM2M server. Returns True
         # when something was committed; safe (no flash write) on every later call.
         rec = self._load()
-        if rec.pending == NONE or rec.trials == 0:
+        if rec.pending == _NO_SLOT or rec.trials == 0:
             return False
         sel = self.selected
         if sel is not None and (not sel.trial or sel.slot != rec.pending):
             return False  # this power-on runs another slot (fallback): it proves nothing
-        self._finish(rec, REASON_CONFIRMED)
+        self._finish(rec, _REASON_CONFIRMED)
         self.store.save(rec)
         return True
 
@@ -139,16 +142,16 @@ class Boot:
         rec = self._load()
         run, trial = self.running()
         if trial:
-            raise FotaError(RESULT_UPDATE_FAILED, "a trial is still unconfirmed")
+            raise FotaError(_RESULT_UPDATE_FAILED, "a trial is still unconfirmed")
         if slot == run or slot not in (0, 1):
-            raise FotaError(RESULT_UPDATE_FAILED, "cannot activate the running slot")
+            raise FotaError(_RESULT_UPDATE_FAILED, "cannot activate the running slot")
         rec.pending = slot
         rec.trials = 0
-        rec.flags = FLAG_ALLOW_DOWNGRADE if allow_downgrade else 0
+        rec.flags = _FLAG_ALLOW_DOWNGRADE if allow_downgrade else 0
         rec.tag = (rec.tag + 1) & 0xFFFFFFFF
         rec.outcome = 0  # a new update is under way; the old outcome is history
         rec.reason = 0
-        rec.oslot = NONE
+        rec.oslot = _NO_SLOT
         rec.pver = pack_version(info.version) if info is not None else 0
         rec.psec = _sec(info) if info is not None else 0
         self.store.save(rec)
@@ -161,11 +164,11 @@ class Boot:
         rec = self._load()
         run, trial = self.running()
         if trial:
-            raise FotaError(RESULT_NOT_ENOUGH_SPACE, "fallback slot in use until the trial is confirmed")
+            raise FotaError(_RESULT_NOT_ENOUGH_SPACE, "fallback slot in use until the trial is confirmed")
         if slot == run:
-            raise FotaError(RESULT_NOT_ENOUGH_SPACE, "slot is running")
+            raise FotaError(_RESULT_NOT_ENOUGH_SPACE, "slot is running")
         if rec.pending == slot:
-            rec.pending = NONE
+            rec.pending = _NO_SLOT
             rec.trials = 0
             rec.flags = 0
             self.store.save(rec)

@@ -20,14 +20,19 @@ _MAGIC = const(0x55445231)  # "1RDU" little-endian
 _SIZE = const(64)
 _SECTOR = const(4096)
 _FF32 = b"\xff" * 32  # one erased stretch, what _blank() compares against
-_FMT = "<IIBBBBBBBBIIIII"  # magic seq | active pending trials flags | outcome reason oslot
+_FMT = const("<IIBBBBBBBBIIIII")  # magic seq | active pending trials flags | outcome reason oslot
 #                            event | min_sec over tag psec pver; zeros up to byte 60, then the
 #                            CRC-32 of bytes 0..59 (room to grow without a format change)
 _HEAD = const(36)  # struct.calcsize(_FMT)
 _CRC_AT = const(60)
-NONE = const(0xFF)
-
-FLAG_ALLOW_DOWNGRADE = const(1)  # the pending image may be older than the active one
+_NO_SLOT = const(0xFF)  # no slot (pending, oslot); fota.const has the public numbers
+_FLAG_ALLOW_DOWNGRADE = const(1)  # the pending image may be older than the active one
+# Record's fields, and those stored as one byte (consts: defined before their first use)
+_FIELDS = const((
+    "seq", "active", "pending", "trials", "flags", "outcome", "reason", "oslot", "event",
+    "min_sec", "over", "tag", "psec", "pver",
+))
+_BYTE_FIELDS = const(("active", "pending", "trials", "flags", "outcome", "reason", "oslot", "event"))
 
 
 def pack_version(v):
@@ -42,13 +47,13 @@ def unpack_version(u):
 class Record:
     # Field meanings:
     #   active   slot index booted normally (the last confirmed one)
-    #   pending  slot index activated for a trial, or NONE
+    #   pending  slot index activated for a trial, or _NO_SLOT
     #   trials   boots already started from `pending` without a confirm
     #   flags    FLAG_* for the pending activation
     #   outcome  Update Result of the last finished update (0: nothing to report), with
-    #   reason   a REASON_* code (fota.boot), oslot/over the slot and version it concerns,
+    #   reason   a REASON_* code (fota.const), oslot/over the slot and version it concerns,
     #   tag      a counter bumped by each activation, so a journal can match outcome to update
-    #   event    the last unusual boot event (fota.boot EVENT_*), for diagnostics
+    #   event    the last unusual boot event (fota.const EVENT_*), for diagnostics
     #   min_sec  security-counter floor: highest counter ever confirmed (anti-rollback)
     #   psec     security counter and pver version of the pending image (confirm() moves
     #            them into min_sec and the outcome)
@@ -56,12 +61,12 @@ class Record:
         self.valid = False  # False: nothing readable on flash, these are defaults
         self.seq = 0
         self.active = 0
-        self.pending = NONE
+        self.pending = _NO_SLOT
         self.trials = 0
         self.flags = 0
         self.outcome = 0
         self.reason = 0
-        self.oslot = NONE
+        self.oslot = _NO_SLOT
         self.event = 0
         self.min_sec = 0
         self.over = 0
@@ -105,13 +110,6 @@ class Record:
             if getattr(self, k) != getattr(other, k):
                 return False
         return True
-
-
-_FIELDS = (
-    "seq", "active", "pending", "trials", "flags", "outcome", "reason", "oslot", "event",
-    "min_sec", "over", "tag", "psec", "pver",
-)
-_BYTE_FIELDS = ("active", "pending", "trials", "flags", "outcome", "reason", "oslot", "event")
 
 
 class Log:

@@ -14,9 +14,13 @@
 # The capability is probed at each boot with nothing on trial (mark_app_valid_cancel_rollback
 # is harmless then, and repairs a confirm cut before the bootloader heard of it) and kept in
 # `rollback` (True, False, None = not probed yet) for the client to report.
-from fota.boot import REASON_CONFIRMED, REASON_TRIALS, TRIALS, Boot
-from fota.boot.record import NONE
+from fota.boot import Boot
 from port import const
+
+_TRIALS = const(3)  # boot record numbers as private copies (fota.const has them, explained)
+_REASON_CONFIRMED = const(1)
+_REASON_TRIALS = const(2)
+_NO_SLOT = const(0xFF)
 
 _NO_ROLLBACK = const(-261)  # what MicroPython raises without a rollback-capable bootloader
 LABELS = ("ota_0", "ota_1")
@@ -29,7 +33,7 @@ ROLLED_BACK = const(3)  # budget spent: the old runtime is set to boot and reset
 class RuntimeBoot(Boot):
     # store: RecordStore on the "rtctl" partition; esp32: the esp32 module (a test passes a
     # stand-in); reset: machine.reset (called after our own rollback).
-    def __init__(self, store, esp32, reset=None, trials=TRIALS):
+    def __init__(self, store, esp32, reset=None, trials=_TRIALS):
         self.store = store
         self.esp32 = esp32
         self.trials = trials
@@ -47,7 +51,7 @@ class RuntimeBoot(Boot):
     def _run_index(self):
         P = self.esp32.Partition
         label = P(P.RUNNING).info()[4]
-        return LABELS.index(label) if label in LABELS else NONE
+        return LABELS.index(label) if label in LABELS else _NO_SLOT
 
     def probe(self):
         # Tell the bootloader the running runtime is good; learn whether it can roll back.
@@ -67,8 +71,8 @@ class RuntimeBoot(Boot):
         # does not return on a board).
         rec = self._load()
         run = self._run_index()
-        if rec.pending == NONE:
-            if run != NONE and run != rec.active:  # flashed by other means: adopt it
+        if rec.pending == _NO_SLOT:
+            if run != _NO_SLOT and run != rec.active:  # flashed by other means: adopt it
                 rec.active = run
                 self.store.save(rec)
             self.probe()
@@ -76,7 +80,7 @@ class RuntimeBoot(Boot):
         if run != rec.pending:
             # the bootloader booted the other runtime: it rolled back an unconfirmed trial
             # (or the activation was cut before set_boot): the update failed
-            self._finish(rec, REASON_TRIALS)
+            self._finish(rec, _REASON_TRIALS)
             self.store.save(rec)
             self.probe()
             return RUN
@@ -86,7 +90,7 @@ class RuntimeBoot(Boot):
             # running the new one rather than record a rollback that did not happen.
             self.rollback = False
             self._part(rec.active).set_boot()
-            self._finish(rec, REASON_TRIALS)
+            self._finish(rec, _REASON_TRIALS)
             self.store.save(rec)
             self._reset()
             return ROLLED_BACK
@@ -97,7 +101,7 @@ class RuntimeBoot(Boot):
     def running(self):
         rec = self._load()
         run = self._run_index()
-        if rec.pending != NONE and rec.trials > 0 and run == rec.pending:
+        if rec.pending != _NO_SLOT and rec.trials > 0 and run == rec.pending:
             return run, True
         return run, False
 
@@ -113,9 +117,9 @@ class RuntimeBoot(Boot):
         # The new runtime registered: tell the bootloader first (a cut after it leaves our
         # record on trial, so the worst case is one more counted trial), then commit ours.
         rec = self._load()
-        if rec.pending == NONE or rec.trials == 0 or self._run_index() != rec.pending:
+        if rec.pending == _NO_SLOT or rec.trials == 0 or self._run_index() != rec.pending:
             return False
         self.probe()
-        self._finish(rec, REASON_CONFIRMED)
+        self._finish(rec, _REASON_CONFIRMED)
         self.store.save(rec)
         return True

@@ -4,9 +4,18 @@
 # (the slot writer, the client) never loads it, and fota.boot.start unloads it after boot.
 # SPDX-License-Identifier: MIT
 from fota.boot import table as _t
-from fota.boot import EVENT_SWITCHED, EVENT_UNVERIFIED, REASON_DOWNGRADE, REASON_TRIALS, REASON_VERIFY
 from fota.boot import Selection, _sec
-from fota.boot.record import FLAG_ALLOW_DOWNGRADE, NONE, pack_version
+from fota.boot.record import pack_version
+from port import const
+
+# boot record numbers as private copies (fota.const has the public ones, explained)
+_REASON_TRIALS = const(2)
+_REASON_VERIFY = const(3)
+_REASON_DOWNGRADE = const(4)
+_EVENT_SWITCHED = const(1)
+_EVENT_UNVERIFIED = const(2)
+_NO_SLOT = const(0xFF)
+_FLAG_ALLOW_DOWNGRADE = const(1)
 
 
 def power_on(boot):
@@ -29,8 +38,8 @@ def power_on(boot):
         if action in (_t.RUN_ACTIVE, _t.RUN_UNVERIFIED):
             ok, info = seen.get(rec.active, (None, None))
             verified = ok == _t.OK
-            if action == _t.RUN_UNVERIFIED and rec.event != EVENT_UNVERIFIED:
-                rec.event = EVENT_UNVERIFIED
+            if action == _t.RUN_UNVERIFIED and rec.event != _EVENT_UNVERIFIED:
+                rec.event = _EVENT_UNVERIFIED
                 boot.store.save(rec)
             elif verified and _sec(info) > rec.min_sec:
                 # the confirmed image's security counter is the floor from now on (a factory
@@ -41,10 +50,10 @@ def power_on(boot):
             break
         if action == _t.SWITCH:
             rec.active = 1 - rec.active
-            rec.event = EVENT_SWITCHED
+            rec.event = _EVENT_SWITCHED
         else:  # ROLLBACK, REJECT_BAD, REJECT_OLD
-            why = {_t.ROLLBACK: REASON_TRIALS, _t.REJECT_BAD: REASON_VERIFY}
-            boot._finish(rec, why.get(action, REASON_DOWNGRADE))
+            why = {_t.ROLLBACK: _REASON_TRIALS, _t.REJECT_BAD: _REASON_VERIFY}
+            boot._finish(rec, why.get(action, _REASON_DOWNGRADE))
         boot.store.save(rec)
     else:  # unreachable by the table's construction; never leave without a choice
         sel = Selection(rec.active, boot.slots[rec.active], False, False, action, None)
@@ -74,7 +83,7 @@ def fallback(boot):
 
 def _input(boot, i, rec, seen):
     if i == 0:
-        return 0 if rec.pending == NONE else 1
+        return 0 if rec.pending == _NO_SLOT else 1
     if i == 1:
         if rec.trials == 0:
             return _t.FRESH
@@ -105,7 +114,7 @@ def _check_pending(boot, rec, seen):
         return v
     if _sec(info) < rec.min_sec:  # the security counter is a floor no flag lifts
         return _t.OLD
-    if not rec.flags & FLAG_ALLOW_DOWNGRADE:
+    if not rec.flags & _FLAG_ALLOW_DOWNGRADE:
         cur = _header(boot, rec.active)
         if cur is not None and boot.image.compare_versions(info.version, cur.version) < 0:
             return _t.OLD

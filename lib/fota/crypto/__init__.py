@@ -4,10 +4,10 @@
 # SPDX-License-Identifier: MIT
 from port import const
 
-SPLIT = const(4)  # chunks per scalar; gen_tables.py and the key tables use the same
-CHUNK = const(64)  # bits per chunk
-ROW = const(65)  # digits per chunk: 64 bits plus the final wNAF carry
-_Z = bytes(4 * 65)
+_SPLIT = const(4)  # chunks per scalar; gen_tables.py and the key tables use the same
+_CHUNK = const(64)  # bits per chunk
+_ROW = const(65)  # digits per chunk: 64 bits plus the final wNAF carry
+_Z = bytes(_SPLIT * _ROW)
 
 
 def inv(a, m):

@@ -1,13 +1,11 @@
 # Strict DER for the few structures an image check meets: the ECDSA-Sig-Value of MCUboot's
-# ECDSASIG TLV (RFC 5480 / SEC 1: SEQUENCE { INTEGER r, INTEGER s }) and the fixed
-# SubjectPublicKeyInfo prefixes that the KEYHASH TLV hashes (spec/micropython.md section 3).
+# ECDSASIG TLV (RFC 5480 / SEC 1: SEQUENCE { INTEGER r, INTEGER s }); the fixed
+# SubjectPublicKeyInfo prefixes that the KEYHASH TLV hashes are fota.crypto.keys'
+# (spec/micropython.md section 3).
 # SPDX-License-Identifier: MIT
 from port import const
 
 _N = const(0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)
-# SPKI DER up to the key bits: P-256 then 04||X||Y (91 bytes), Ed25519 then the key (44 bytes)
-SPKI_P256 = b"\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07\x03\x42\x00"
-SPKI_ED25519 = b"\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00"
 
 
 def _integer(b, i, end):

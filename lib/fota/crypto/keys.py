@@ -7,27 +7,30 @@
 import hashlib
 
 from port import const
-from fota.crypto.der import SPKI_ED25519, SPKI_P256
 
-TLV_ECDSA_SIG = const(0x22)  # MCUboot ECDSASIG: the signature type a P-256 key checks
-TLV_ED25519 = const(0x24)
+# SPKI DER up to the key bits: P-256 then 04||X||Y (91 bytes), Ed25519 then the key (44 bytes)
+_SPKI_P256 = const(b"\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07\x03\x42\x00")
+_SPKI_ED25519 = const(b"\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00")
+# Key.kind: the MCUboot signature TLV a key checks (fota.const has them public)
+_TLV_ECDSA_SIG = const(0x22)
+_TLV_ED25519 = const(0x24)
 
 
 class Key:
     def __init__(self, kind, raw, keyhash, tables):
-        self.kind = kind  # TLV_ECDSA_SIG or TLV_ED25519
+        self.kind = kind  # _TLV_ECDSA_SIG or _TLV_ED25519
         self.raw = raw
         self.keyhash = keyhash
         self.tables = tables
 
     def spki(self):
-        return (SPKI_P256 if self.kind == TLV_ECDSA_SIG else SPKI_ED25519) + self.raw
+        return (_SPKI_P256 if self.kind == _TLV_ECDSA_SIG else _SPKI_ED25519) + self.raw
 
     def verify(self, digest, sig):
         # True when sig (bytes of the signature TLV) signs the 32-byte image digest.
         # Malformed signatures are just invalid (False), never an exception.
         try:
-            if self.kind == TLV_ECDSA_SIG:
+            if self.kind == _TLV_ECDSA_SIG:
                 from fota.crypto import der, p256
 
                 r, s = der.ecdsa_sig(sig)
@@ -40,7 +43,7 @@ class Key:
 
     def __repr__(self):
         return "<Key %s %s>" % (
-            "p256" if self.kind == TLV_ECDSA_SIG else "ed25519",
+            "p256" if self.kind == _TLV_ECDSA_SIG else "ed25519",
             self.keyhash[:4].hex(),
         )
 
@@ -49,14 +52,14 @@ def load_key(raw, keyhash=None, tables=None):
     # Key from raw bytes (or a full SPKI DER). `keyhash`, when given, must match; `tables`
     # are key_tables() output precomputed on the host, otherwise built here (a few ms).
     raw = bytes(raw)
-    if len(raw) == 91 and raw[:26] == SPKI_P256:
+    if len(raw) == 91 and raw[:26] == _SPKI_P256:
         raw = raw[26:]
-    elif len(raw) == 44 and raw[:12] == SPKI_ED25519:
+    elif len(raw) == 44 and raw[:12] == _SPKI_ED25519:
         raw = raw[12:]
     if len(raw) == 65 and raw[0] == 4:
         from fota.crypto import p256
 
-        kind = TLV_ECDSA_SIG
+        kind = _TLV_ECDSA_SIG
         x = int.from_bytes(raw[1:33], "big")
         y = int.from_bytes(raw[33:], "big")
         if not p256.on_curve(x, y):
@@ -65,18 +68,18 @@ def load_key(raw, keyhash=None, tables=None):
             tables = p256.key_tables(x, y)
         elif len(tables) != 4 or len(tables[0]) != 512 or tables[0][:64] != raw[1:]:
             raise ValueError("tables do not match the key")
-        h = hashlib.sha256(SPKI_P256)
+        h = hashlib.sha256(_SPKI_P256)
     elif len(raw) == 32:
         from fota.crypto import ed25519
 
-        kind = TLV_ED25519
+        kind = _TLV_ED25519
         x, y = ed25519.decode(raw)
         if tables is None:
             tables = ed25519.key_tables(x, y)
         elif (len(tables) != 4 or len(tables[0]) != 768
               or tables[0][:32] != ((y + x) % ed25519.P).to_bytes(32, "big")):
             raise ValueError("tables do not match the key")
-        h = hashlib.sha256(SPKI_ED25519)
+        h = hashlib.sha256(_SPKI_ED25519)
     else:
         raise ValueError("unknown key format")
     h.update(raw)

@@ -18,8 +18,10 @@ def on_curve(x, y):
     return 0 <= x < P and 0 <= y < P and (y * y - x * x * x + 3 * x - B) % P == 0
 
 
-def _dbl(X, Y, Z):
-    # dbl-2001-b (a = -3); only for building tables, the hot loop inlines it
+def _dbl(a):
+    # dbl-2001-b (a = -3); only for building tables, the hot loop inlines it. Points come as
+    # (X, Y, Z) tuples: a parameter's name is a qstr on the device, a local's is not.
+    X, Y, Z = a
     p = P
     d = Z * Z % p
     g = Y * Y % p
@@ -29,8 +31,10 @@ def _dbl(X, Y, Z):
     return X3, (a * ((b << 2) - X3) - ((g * g) << 3)) % p, (Y * Z << 1) % p
 
 
-def _add(X1, Y1, Z1, X2, Y2, Z2):
+def _add(a, b):
     # add-2007-bl, general Jacobian addition; table building only (operands never equal)
+    X1, Y1, Z1 = a
+    X2, Y2, Z2 = b
     p = P
     z1 = Z1 * Z1 % p
     z2 = Z2 * Z2 % p
@@ -54,15 +58,15 @@ def key_tables(x, y):
     pts = []
     bx, by, bz = x, y, 1
     for j in range(4):
-        tx, ty, tz = _dbl(bx, by, bz)
+        t = _dbl((bx, by, bz))
         px, py, pz = bx, by, bz
         for k in range(_QN):
             pts.append((px, py, pz))
             if k < _QN - 1:
-                px, py, pz = _add(px, py, pz, tx, ty, tz)
+                px, py, pz = _add((px, py, pz), t)
         if j < 3:
             for _ in range(64):
-                bx, by, bz = _dbl(bx, by, bz)
+                bx, by, bz = _dbl((bx, by, bz))
     zinv = inverses([pt[2] for pt in pts], P)  # one inversion for all 32 points
     out = bytearray(64 * len(pts))
     for i in range(len(pts)):

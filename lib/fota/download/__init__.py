@@ -6,9 +6,16 @@ import os
 
 from port import const
 from port import log
-from fota.const import FotaError, RESULT_CONNECTION_LOST, RESULT_INVALID_URI
-from fota.const import RESULT_UNSUPPORTED_PROTOCOL, RESULT_NOT_ENOUGH_SPACE, RESULT_OUT_OF_RAM
-from fota.const import RESULT_UPDATE_CANCELLED
+from fota import FotaError
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_CONNECTION_LOST = const(4)
+_RESULT_INVALID_URI = const(7)
+_RESULT_NOT_ENOUGH_SPACE = const(2)
+_RESULT_OUT_OF_RAM = const(3)
+_RESULT_UNSUPPORTED_PROTOCOL = const(9)
+_RESULT_UPDATE_CANCELLED = const(10)
 
 _PROGRESS = const(4096)  # on_progress at most once per this many bytes
 
@@ -30,7 +37,7 @@ class RestartNeeded(FotaError):
     # The caller discards what it wrote and starts again from offset 0 with etag None.
     # Result 4 if the caller does not handle it (the data it has is unusable).
     def __init__(self, reason):
-        super().__init__(RESULT_CONNECTION_LOST, reason)
+        super().__init__(_RESULT_CONNECTION_LOST, reason)
         self.restart = True
 
 
@@ -82,26 +89,26 @@ def start(loop, uri, sink, offset=0, etag=None, on_head=None, on_done=None, on_p
 
     i = uri.find("://") if isinstance(uri, str) else -1
     if i <= 0:
-        raise FotaError(RESULT_INVALID_URI, "no scheme")
+        raise FotaError(_RESULT_INVALID_URI, "no scheme")
     scheme = uri[:i].lower()
     mod = None
     for s in SCHEMES:
         if s[0] == scheme:
             mod = s[2]
     if mod is None:
-        raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "scheme " + scheme)
+        raise FotaError(_RESULT_UNSUPPORTED_PROTOCOL, "scheme " + scheme)
     try:
         parts = split(uri)
     except UriError as e:
-        raise FotaError(RESULT_INVALID_URI, str(e))
+        raise FotaError(_RESULT_INVALID_URI, str(e))
     if offset < 0:
-        raise FotaError(RESULT_INVALID_URI, "negative offset")
+        raise FotaError(_RESULT_INVALID_URI, "negative offset")
     try:
         e = _module(mod).Engine(loop, uri, parts, sink, offset, etag, on_head, on_done, on_progress, **tuning)
     except MemoryError:
         # no heap to load or build the engine: Result 3 now, not an exception the object
         # layer can only answer with 5.00 while State and Result say nothing happened
-        raise FotaError(RESULT_OUT_OF_RAM, "no memory for the %s engine" % mod)
+        raise FotaError(_RESULT_OUT_OF_RAM, "no memory for the %s engine" % mod)
     e.start()
     return e
 
@@ -149,7 +156,7 @@ class Engine:
                 self._begin()
             except MemoryError:
                 # not a stalled Downloading: the state machine reports 3 and the client goes on
-                self._finish(FotaError(RESULT_OUT_OF_RAM, "connect: out of memory"))
+                self._finish(FotaError(_RESULT_OUT_OF_RAM, "connect: out of memory"))
             except OSError as e:
                 # no socket, no route, an address family the port lacks: like a refused
                 # connection (retries, then 4), never a Downloading nothing will end
@@ -200,10 +207,10 @@ class Engine:
         if isinstance(e, FotaError):
             self._finish(e)
         elif isinstance(e, MemoryError):
-            self._finish(FotaError(RESULT_OUT_OF_RAM, "sink: out of memory"))
+            self._finish(FotaError(_RESULT_OUT_OF_RAM, "sink: out of memory"))
         else:
             # Anjay's default for a storage write failure is 2 (spec 5.2)
-            self._finish(FotaError(RESULT_NOT_ENOUGH_SPACE, "sink: " + repr(e)))
+            self._finish(FotaError(_RESULT_NOT_ENOUGH_SPACE, "sink: " + repr(e)))
 
     def _lost(self, reason):
         # Recoverable trouble (connection refused/lost, timeout, 5.xx): open a new transfer
@@ -216,7 +223,7 @@ class Engine:
             self._moved = False
             self._tries = 0
         if self._tries >= self.retries:
-            return self._fail(RESULT_CONNECTION_LOST, reason)
+            return self._fail(_RESULT_CONNECTION_LOST, reason)
         delay = self.backoff_ms << self._tries
         self._tries += 1
         log.info("download:", reason, "at", self.offset, "- retry", self._tries, "in", delay, "ms")
@@ -236,7 +243,7 @@ class Engine:
         if error is None and self.size is not None and self.offset != self.size:
             # the server said "last" at a byte count its own size contradicts: not a whole
             # image, and not one the signature check should be left to find out
-            error = FotaError(RESULT_CONNECTION_LOST, "ended at %d of %d bytes" % (self.offset, self.size))
+            error = FotaError(_RESULT_CONNECTION_LOST, "ended at %d of %d bytes" % (self.offset, self.size))
         self.done = True
         self.error = error
         if error is None:
@@ -272,4 +279,4 @@ class Engine:
             self._timer = None
         self._close()
         self.done = True
-        self.error = FotaError(RESULT_UPDATE_CANCELLED, "cancelled")
+        self.error = FotaError(_RESULT_UPDATE_CANCELLED, "cancelled")

@@ -10,8 +10,13 @@ from port import log
 from port.net import udp_socket, resolve
 from coap.endpoint import Endpoint, Params
 from coap.transfer import BlockPull
-from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST, RESULT_OUT_OF_RAM
 from fota.download import Engine as _Engine
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_CONNECTION_LOST = const(4)
+_RESULT_INVALID_URI = const(7)
+_RESULT_OUT_OF_RAM = const(3)
 
 # CoAP numbers as private constants (coap.const has them all, with their RFC names): a
 # private const is inlined by mpy-cross and costs no dict entry or qstr on the device
@@ -54,7 +59,7 @@ class Engine(_Engine):
             try:
                 self._peer = resolve(self.host, self.port)
             except (OSError, IndexError):
-                return self._fail(RESULT_INVALID_URI, "unresolvable host " + self.host)
+                return self._fail(_RESULT_INVALID_URI, "unresolvable host " + self.host)
         # A fresh socket per attempt: a connected UDP socket that got ICMP unreachable keeps
         # reporting it, and a new source port gives the server a clean slate.
         sock = udp_socket("::" if ":" in self.host else "0.0.0.0", 0)  # an IPv6 literal: IPv6
@@ -66,12 +71,12 @@ class Engine(_Engine):
                 sock.connect(self._peer)
                 sock = self._dtls = dtls.DtlsSocket(self._ctx, sock, self._peer, self.host)
             except TlsError as e:
-                return self._fail(RESULT_CONNECTION_LOST, "dtls: " + e.reason)
+                return self._fail(_RESULT_CONNECTION_LOST, "dtls: " + e.reason)
             except OSError as e:
                 sock.close()
                 return self._lost("dtls: %r" % (e,))
             except MemoryError:
-                return self._fail(RESULT_OUT_OF_RAM, "dtls: out of memory")
+                return self._fail(_RESULT_OUT_OF_RAM, "dtls: out of memory")
         ep = self._ep = Endpoint(self.loop, sock, None, self.params)
         ep.connect(self._peer)
         self._walk()
@@ -93,7 +98,7 @@ class Engine(_Engine):
         try:
             self._walk()
         except MemoryError:
-            self._fail(RESULT_OUT_OF_RAM, "no memory for a smaller block")
+            self._fail(_RESULT_OUT_OF_RAM, "no memory for a smaller block")
 
     def _on_head(self, size, etag):
         if not self._head(size, etag):
@@ -120,7 +125,7 @@ class Engine(_Engine):
             # not a lost link: the same server would fail the same way again
             reason = self._dtls.error.reason
             log.warning("download: DTLS with", self.host, "failed:", reason)
-            return self._fail(RESULT_CONNECTION_LOST, "dtls: " + reason)
+            return self._fail(_RESULT_CONNECTION_LOST, "dtls: " + reason)
         if pull.blocks:
             self.szx = pull.szx  # follow a server that chose smaller blocks
         if err == "etag":
@@ -128,11 +133,11 @@ class Engine(_Engine):
         if err == "code":
             code = pull.code
             if code == _NOT_FOUND:
-                return self._fail(RESULT_INVALID_URI, "4.04")
+                return self._fail(_RESULT_INVALID_URI, "4.04")
             reason = "coap %d.%02d" % (code >> 5, code & 31)
             if code >> 5 == 5:
                 return self._lost(reason)
-            return self._fail(RESULT_CONNECTION_LOST, reason)
+            return self._fail(_RESULT_CONNECTION_LOST, reason)
         if err == "protocol" and self._from and not pull.blocks:
             # a server that ignores Block2 or cannot serve this block: only a new start works
             return self._restart("server cannot resume at %d" % self._from)
@@ -152,17 +157,17 @@ class Engine(_Engine):
                             "B blocks")
                 self._timer = self.loop.later(0, self._smaller)
                 return
-            return self._fail(RESULT_OUT_OF_RAM, "no memory to receive a block")
+            return self._fail(_RESULT_OUT_OF_RAM, "no memory to receive a block")
         if err == "oversize":
             # a block longer than asked for (RFC 7959 lets a server pick a smaller size, not
             # a larger one; the endpoint dropped it, as it would the next): where this device
             # asked for less than the largest (its heap, or its tuning) that is 3, otherwise
             # a broken server (4)
-            return self._fail(RESULT_OUT_OF_RAM if self.szx < _MAX_SZX else RESULT_CONNECTION_LOST,
+            return self._fail(_RESULT_OUT_OF_RAM if self.szx < _MAX_SZX else _RESULT_CONNECTION_LOST,
                               "server sends blocks over %d B" % (16 << self.szx))
         if err == "timeout" or err == "reset":
             return self._lost("coap " + err)
-        self._fail(RESULT_CONNECTION_LOST, "coap " + str(err))
+        self._fail(_RESULT_CONNECTION_LOST, "coap " + str(err))
 
     def _close(self):
         p = self._pull

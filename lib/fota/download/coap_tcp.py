@@ -5,8 +5,12 @@
 # message larger than the receive buffer costs no RAM.
 # SPDX-License-Identifier: MIT
 from port import const, random_bytes
-from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST
 from fota.download.tcp import StreamEngine
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_CONNECTION_LOST = const(4)
+_RESULT_INVALID_URI = const(7)
 
 _GET = const(1)
 _CONTENT = const(0x45)  # 2.05
@@ -201,7 +205,7 @@ class Engine(StreamEngine):
                     v = (buf[pos] << 8 | buf[pos + 1]) + 269
                     pos += 2
                 elif v == 15:
-                    self._fail(RESULT_CONNECTION_LOST, "bad option nibble")
+                    self._fail(_RESULT_CONNECTION_LOST, "bad option nibble")
                     return False
                 if i == 0:
                     d = v
@@ -217,7 +221,7 @@ class Engine(StreamEngine):
                 etag = bytes(buf[pos : pos + n])
             elif num == _BLOCK2 or num == _SIZE2:
                 if n > 4:  # a malformed uint: the server's fault (4), not a huge file (2)
-                    self._fail(RESULT_CONNECTION_LOST, "uint option too long")
+                    self._fail(_RESULT_CONNECTION_LOST, "uint option too long")
                     return False
                 v = 0
                 for i in range(pos, pos + n):
@@ -228,7 +232,7 @@ class Engine(StreamEngine):
                     size2 = v
             pos += n
         if pos > end:
-            self._fail(RESULT_CONNECTION_LOST, "option past the message end")
+            self._fail(_RESULT_CONNECTION_LOST, "option past the message end")
             return False
         self.rpos = pos
         self._pay = end - pos
@@ -253,11 +257,11 @@ class Engine(StreamEngine):
         if code != _CONTENT:
             reason = "coap %d.%02d" % (code >> 5, code & 31)
             if code == _NOT_FOUND:
-                self._fail(RESULT_INVALID_URI, reason)
+                self._fail(_RESULT_INVALID_URI, reason)
             elif code >> 5 == 5:
                 self._lost(reason)
             else:
-                self._fail(RESULT_CONNECTION_LOST, reason)
+                self._fail(_RESULT_CONNECTION_LOST, reason)
             return False
         if b2 is None:
             if self._req_off:
@@ -270,12 +274,12 @@ class Engine(StreamEngine):
             more = b2 & 8
             szx = b2 & 7
         if szx > self.szx:
-            self._fail(RESULT_CONNECTION_LOST, "server block larger than asked")
+            self._fail(_RESULT_CONNECTION_LOST, "server block larger than asked")
             return False
         unit = 1024 if szx == _BERT else 16 << szx
         off = num * unit
         if off != self._req_off or (more and (paylen == 0 or paylen % unit)):
-            self._fail(RESULT_CONNECTION_LOST, "block out of order or not full")
+            self._fail(_RESULT_CONNECTION_LOST, "block out of order or not full")
             return False
         # the first answer on a connection must show the ETag known from before (a resume:
         # nothing else ties the bytes the sink has to this version); later ones without one

@@ -13,9 +13,15 @@
 # it came).
 # SPDX-License-Identifier: MIT
 from port import const
-from fota.const import FotaError, RESULT_INVALID_URI, RESULT_CONNECTION_LOST, RESULT_UNSUPPORTED_PROTOCOL
+from fota import FotaError
 from fota.download import SCHEMES
 from fota.download.tcp import StreamEngine
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_CONNECTION_LOST = const(4)
+_RESULT_INVALID_URI = const(7)
+_RESULT_UNSUPPORTED_PROTOCOL = const(9)
 
 _HEAD = const(0)
 _BODY = const(1)  # Content-Length or until close
@@ -199,12 +205,12 @@ class Engine(StreamEngine):
             return False
         p = self.rpos
         if buf[p : p + 7] != b"HTTP/1." or end - p < 12:
-            self._fail(RESULT_CONNECTION_LOST, "not an HTTP response")
+            self._fail(_RESULT_CONNECTION_LOST, "not an HTTP response")
             return False
         try:
             status = int(bytes(buf[p + 9 : p + 12]))
         except ValueError:
-            self._fail(RESULT_CONNECTION_LOST, "bad status line")
+            self._fail(_RESULT_CONNECTION_LOST, "bad status line")
             return False
         clen = -1
         chunked = False
@@ -239,7 +245,7 @@ class Engine(StreamEngine):
                         location = v
             p = eol + 2
         if bad:
-            self._fail(RESULT_CONNECTION_LOST, bad)
+            self._fail(_RESULT_CONNECTION_LOST, bad)
             return False
         self.rpos = end + 4
         self.status = status
@@ -257,7 +263,7 @@ class Engine(StreamEngine):
             self._redirect(location)
             return False
         if status == 404 or status == 410:
-            self._fail(RESULT_INVALID_URI, "http %d" % status)
+            self._fail(_RESULT_INVALID_URI, "http %d" % status)
             return False
         if status == 412:
             self._restart("http 412: changed since the ETag")
@@ -284,7 +290,7 @@ class Engine(StreamEngine):
                 return False
             n = last - first + 1
             if n < 1 or total is not None and last >= total or self._state == _BODY and 0 <= clen != n:
-                self._fail(RESULT_CONNECTION_LOST, "bad Content-Range")
+                self._fail(_RESULT_CONNECTION_LOST, "bad Content-Range")
                 return False
             if self.size is not None and total != self.size:
                 # without a strong ETag (If-Match) nothing else tells another file apart:
@@ -297,7 +303,7 @@ class Engine(StreamEngine):
         if status >= 500:
             self._lost("http %d" % status)
         else:
-            self._fail(RESULT_CONNECTION_LOST, "http %d" % status)
+            self._fail(_RESULT_CONNECTION_LOST, "http %d" % status)
         return False
 
     def _head_checked(self, size, etag):
@@ -321,22 +327,22 @@ class Engine(StreamEngine):
         from coap.uri import split, UriError
 
         if self.redirects <= 0:
-            return self._fail(RESULT_CONNECTION_LOST, "too many redirects")
+            return self._fail(_RESULT_CONNECTION_LOST, "too many redirects")
         self.redirects -= 1
         scheme = "https" if self.tls_ctx is not None else "http"
         try:
             location = _resolve(self.uri, location.decode())
         except UnicodeError:
-            return self._fail(RESULT_INVALID_URI, "bad redirect")
+            return self._fail(_RESULT_INVALID_URI, "bad redirect")
         to = location[: location.find(":")].lower()
         if to not in ("http", "https") or to not in [s[0] for s in SCHEMES]:
-            return self._fail(RESULT_UNSUPPORTED_PROTOCOL, "redirect to " + to)
+            return self._fail(_RESULT_UNSUPPORTED_PROTOCOL, "redirect to " + to)
         if scheme == "https" and to == "http":
-            return self._fail(RESULT_CONNECTION_LOST, "redirect from https to http refused")
+            return self._fail(_RESULT_CONNECTION_LOST, "redirect from https to http refused")
         try:
             parts = split(location)
         except UriError:
-            return self._fail(RESULT_INVALID_URI, "bad redirect")
+            return self._fail(_RESULT_INVALID_URI, "bad redirect")
         if to == "https" and self.tls_ctx is None:
             from fota.download.secure import tls_context
 
@@ -368,7 +374,7 @@ class Engine(StreamEngine):
             eol = buf.find(b"\n", self.rpos, self.wpos)
             if eol < 0:
                 if self.wpos - self.rpos > _MAX_LINE:
-                    self._fail(RESULT_CONNECTION_LOST, "bad chunk line")
+                    self._fail(_RESULT_CONNECTION_LOST, "bad chunk line")
                 return  # the rest of the line comes with the next read
             a = self.rpos
             b = eol - 1 if eol > a and buf[eol - 1] == 13 else eol
@@ -376,7 +382,7 @@ class Engine(StreamEngine):
             if self._cst == _C_SIZE:
                 n = _hex(buf, a, b)
                 if n < 0:
-                    return self._fail(RESULT_CONNECTION_LOST, "bad chunk size")
+                    return self._fail(_RESULT_CONNECTION_LOST, "bad chunk size")
                 if n == 0:
                     # the last chunk: the body is complete; trailers, however long, are
                     # not read (the connection closes)
@@ -384,7 +390,7 @@ class Engine(StreamEngine):
                 self._left = n
                 self._cst = _C_DATA
             elif b != a:  # _C_CRLF
-                return self._fail(RESULT_CONNECTION_LOST, "chunk longer than declared")
+                return self._fail(_RESULT_CONNECTION_LOST, "chunk longer than declared")
             else:
                 self._cst = _C_SIZE
 

@@ -1,8 +1,14 @@
 # fota.download.secure: the (D)TLS context a coaps:// or https:// download authenticates its
 # server with; loaded only when one of those is pulled (or protocols() has anchors to try).
 # SPDX-License-Identifier: MIT
+from port import const
 from port import log
-from fota.const import FotaError, RESULT_OUT_OF_RAM, RESULT_UNSUPPORTED_PROTOCOL
+from fota import FotaError
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_OUT_OF_RAM = const(3)
+_RESULT_UNSUPPORTED_PROTOCOL = const(9)
 
 
 def tls_context(ca, insecure=0, quiet=False, datagram=False):
@@ -16,7 +22,7 @@ def tls_context(ca, insecure=0, quiet=False, datagram=False):
     from port import tls, dtls
 
     if not (dtls.AVAILABLE if datagram else tls.AVAILABLE):
-        raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "no %s on this runtime" % ("DTLS" if datagram else "TLS"))
+        raise FotaError(_RESULT_UNSUPPORTED_PROTOCOL, "no %s on this runtime" % ("DTLS" if datagram else "TLS"))
     try:
         cas = tls.anchors(ca) if ca else []
     except ValueError as e:
@@ -25,13 +31,13 @@ def tls_context(ca, insecure=0, quiet=False, datagram=False):
         cas = []
     if not cas:
         if not insecure:
-            raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "no trust anchors for TLS (%s)" % ca)
+            raise FotaError(_RESULT_UNSUPPORTED_PROTOCOL, "no trust anchors for TLS (%s)" % ca)
         if not quiet:
             log.warning("download: TLS WITHOUT server authentication (tls_insecure is set)")
         cas = None
     try:
         return dtls.context(cas) if datagram else tls.context(cas)
     except MemoryError:
-        raise FotaError(RESULT_OUT_OF_RAM, "tls context: out of memory")
+        raise FotaError(_RESULT_OUT_OF_RAM, "tls context: out of memory")
     except (ValueError, OSError) as e:
-        raise FotaError(RESULT_UNSUPPORTED_PROTOCOL, "trust anchors refused: %s" % e)
+        raise FotaError(_RESULT_UNSUPPORTED_PROTOCOL, "trust anchors refused: %s" % e)

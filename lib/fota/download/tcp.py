@@ -10,8 +10,13 @@ import socket
 
 from port import const, ticks_ms, ticks_add, ticks_diff
 from port import log
-from fota.const import RESULT_INVALID_URI, RESULT_CONNECTION_LOST, RESULT_OUT_OF_RAM
 from fota.download import Engine as _Engine
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_CONNECTION_LOST = const(4)
+_RESULT_INVALID_URI = const(7)
+_RESULT_OUT_OF_RAM = const(3)
 
 _DRAIN = const(16)  # reads per wake-up before timers get their turn
 _MIN_BUF = const(1024)  # the smallest receive buffer taken: a response header must fit in it
@@ -59,7 +64,7 @@ class StreamEngine(_Engine):
         try:
             ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
         except (OSError, IndexError):
-            return self._fail(RESULT_INVALID_URI, "unresolvable host " + host)
+            return self._fail(_RESULT_INVALID_URI, "unresolvable host " + host)
         s = socket.socket(ai[0], socket.SOCK_STREAM)
         s.setblocking(False)
         try:
@@ -127,9 +132,9 @@ class StreamEngine(_Engine):
         if isinstance(e, tls.TlsError):
             # not a lost link: the same server would fail the same way again
             log.warning("download: TLS with", self.host, "failed:", e.reason)
-            return self._fail(RESULT_CONNECTION_LOST, "tls: " + e.reason)
+            return self._fail(_RESULT_CONNECTION_LOST, "tls: " + e.reason)
         if isinstance(e, MemoryError):
-            return self._fail(RESULT_OUT_OF_RAM, "tls: out of memory")
+            return self._fail(_RESULT_OUT_OF_RAM, "tls: out of memory")
         self._lost("tls: errno %d" % _errno(e) if isinstance(e, OSError) else "tls: " + repr(e))
 
     def _send(self, data):
@@ -162,7 +167,7 @@ class StreamEngine(_Engine):
                 return
             w = self.wpos
             if w == cap:
-                return self._fail(RESULT_CONNECTION_LOST, "header larger than the buffer")
+                return self._fail(_RESULT_CONNECTION_LOST, "header larger than the buffer")
             try:
                 n = self._read(self.mv if w == 0 else self.mv[w:])
             except OSError as e:

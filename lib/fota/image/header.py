@@ -4,42 +4,43 @@
 import struct
 
 from port import const
-from fota.const import (
-    FotaError,
-    RESULT_DEPENDENCY_ERROR,
-    RESULT_INTEGRITY_FAILURE,
-    RESULT_NOT_ENOUGH_SPACE,
-    RESULT_UNSUPPORTED_PACKAGE,
-)
+from fota import FotaError
 
-IMAGE_MAGIC = const(0x96F3B83D)
-HEADER_SIZE = const(32)
-TLV_KEYHASH = const(0x01)
-TLV_PUBKEY = const(0x02)
-TLV_SHA256 = const(0x10)
-TLV_SHA384 = const(0x11)
-TLV_SHA512 = const(0x12)
-TLV_ECDSA_SIG = const(0x22)
-TLV_ED25519 = const(0x24)
-TLV_SIG_PURE = const(0x25)
-TLV_DEPENDENCY = const(0x40)
-TLV_SEC_CNT = const(0x50)
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_DEPENDENCY_ERROR = const(13)
+_RESULT_INTEGRITY_FAILURE = const(5)
+_RESULT_NOT_ENOUGH_SPACE = const(2)
+_RESULT_UNSUPPORTED_PACKAGE = const(6)
+
+# The image format's numbers, private (fota.const has them public, for host tools and tests)
+_IMAGE_MAGIC = const(0x96F3B83D)
+_HEADER_SIZE = const(32)
+_TLV_KEYHASH = const(0x01)
+_TLV_PUBKEY = const(0x02)
+_TLV_SHA256 = const(0x10)
+_TLV_SHA384 = const(0x11)
+_TLV_SHA512 = const(0x12)
+_TLV_ECDSA_SIG = const(0x22)
+_TLV_ED25519 = const(0x24)
+_TLV_SIG_PURE = const(0x25)
+_TLV_DEPENDENCY = const(0x40)
+_TLV_SEC_CNT = const(0x50)
 # updraft's component name, a protected vendor TLV: `imgtool sign --custom-tlv 0xa0 app`
 # (`updraft sign --component app` does it). UTF-8, 1 to 32 bytes.
-TLV_COMPONENT = const(0xA0)
+_TLV_COMPONENT = const(0xA0)
 # Header flags we cannot honour: encrypted (AES128 0x4, AES256 0x8), compressed (LZMA1 0x200,
 # LZMA2 0x400, ARM thumb filter 0x800). Others (PIC, NON_BOOTABLE, RAM_LOAD, ROM_FIXED) are
 # the slot writer's business and exposed in ImageInfo.flags.
 _F_UNSUPPORTED = const(0xE0C)
-TLV_MAX = const(1024)  # largest TLV area held in RAM; imgtool's are ~50 and ~150 bytes
-BUF_SIZE = const(1024)  # default hash buffer; 4 KiB hashes ~15 % faster on MicroPython
+_TLV_MAX = const(1024)  # largest TLV area held in RAM; imgtool's are ~50 and ~150 bytes
 
 
 class ImageError(FotaError):
     pass
 
 
-def fail(reason, result=RESULT_INTEGRITY_FAILURE):
+def fail(reason, result=_RESULT_INTEGRITY_FAILURE):
     raise ImageError(result, reason)
 
 
@@ -68,20 +69,20 @@ class ImageInfo:
 
 def parse_header(buf, slot_size=None):
     # The first 32 bytes -> ImageInfo (partial). Lets a downloader refuse before erasing.
-    if len(buf) < HEADER_SIZE:
-        fail("short header", RESULT_UNSUPPORTED_PACKAGE)
-    if struct.unpack_from("<I", buf, 0)[0] != IMAGE_MAGIC:
-        fail("not an MCUboot image", RESULT_UNSUPPORTED_PACKAGE)
+    if len(buf) < _HEADER_SIZE:
+        fail("short header", _RESULT_UNSUPPORTED_PACKAGE)
+    if struct.unpack_from("<I", buf, 0)[0] != _IMAGE_MAGIC:
+        fail("not an MCUboot image", _RESULT_UNSUPPORTED_PACKAGE)
     info = ImageInfo(buf)
-    if info.hdr_size < HEADER_SIZE:
+    if info.hdr_size < _HEADER_SIZE:
         fail("header size")
     if info.flags & _F_UNSUPPORTED:
-        fail("encrypted or compressed image", RESULT_UNSUPPORTED_PACKAGE)
-    if 0 < info.prot_size < 4 or info.prot_size > TLV_MAX:
+        fail("encrypted or compressed image", _RESULT_UNSUPPORTED_PACKAGE)
+    if 0 < info.prot_size < 4 or info.prot_size > _TLV_MAX:
         fail("protected TLV size")
     # the unprotected area (at least its 4-byte info header) follows the hashed region
     if slot_size is not None and info.hashed_size + 4 > slot_size:
-        fail("image larger than slot", RESULT_NOT_ENOUGH_SPACE)
+        fail("image larger than slot", _RESULT_NOT_ENOUGH_SPACE)
     return info
 
 
@@ -109,4 +110,4 @@ def require_dependencies(info, installed):
     # check_dependencies() that raises ImageError(13) when anything is unmet.
     unmet = check_dependencies(info, installed)
     if unmet:
-        raise ImageError(RESULT_DEPENDENCY_ERROR, "unmet dependency %r" % (unmet,))
+        raise ImageError(_RESULT_DEPENDENCY_ERROR, "unmet dependency %r" % (unmet,))

@@ -3,9 +3,15 @@
 import hashlib
 import struct
 
-from fota.const import RESULT_UNSUPPORTED_PACKAGE
-from fota.image.header import HEADER_SIZE, IMAGE_MAGIC, fail, parse_header
+from fota.image.header import fail, parse_header
 from fota.image.tlv import finish, tlv_area
+from port import const
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_UNSUPPORTED_PACKAGE = const(6)
+_HEADER_SIZE = const(32)
+_IMAGE_MAGIC = const(0x96F3B83D)
 
 
 class Verifier:
@@ -20,7 +26,7 @@ class Verifier:
         self.info = None
         self._sha = hashlib.sha256()
         self._pos = 0
-        self._hdr = bytearray(HEADER_SIZE)
+        self._hdr = bytearray(_HEADER_SIZE)
         self._prot = None
         self._unprot = None
         self._end = self._hashed = self._total = 1 << 62  # set by the header
@@ -34,10 +40,10 @@ class Verifier:
         n = len(mv)
         while i < n:
             pos = self._pos
-            if pos < HEADER_SIZE:
-                k = min(HEADER_SIZE - pos, n - i)
+            if pos < _HEADER_SIZE:
+                k = min(_HEADER_SIZE - pos, n - i)
                 self._collect(self._hdr, 0, mv, i, k)
-                if pos + k == HEADER_SIZE:
+                if pos + k == _HEADER_SIZE:
                     info = self.info = parse_header(self._hdr, self.slot_size)
                     self._sha.update(self._hdr)
                     self._end = info.hdr_size + info.img_size
@@ -72,8 +78,8 @@ class Verifier:
 
     def finish(self):
         # -> ImageInfo, or ImageError: 5 when cut short (6 when not even the magic came).
-        if self.info is None and (self._pos < 4 or struct.unpack_from("<I", self._hdr)[0] != IMAGE_MAGIC):
-            fail("not an MCUboot image", RESULT_UNSUPPORTED_PACKAGE)
+        if self.info is None and (self._pos < 4 or struct.unpack_from("<I", self._hdr)[0] != _IMAGE_MAGIC):
+            fail("not an MCUboot image", _RESULT_UNSUPPORTED_PACKAGE)
         if self._pos < self._total:
             fail("truncated image")
         return finish(self.info, self._prot, self._unprot, self.keys, self.component)

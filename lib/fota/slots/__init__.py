@@ -3,11 +3,16 @@
 # buffer).
 # SPDX-License-Identifier: MIT
 #
-# Error contract: every failure with a defined Update Result raises fota.const.FotaError
+# Error contract: every failure with a defined Update Result raises fota.FotaError
 # (verification failures come from fota.image as ImageError, a FotaError). Flash faults pass
 # through unchanged; the update state machine maps anything else to its default.
-from fota.const import RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, FotaError
+from fota import FotaError
 from port import const
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_INTEGRITY_FAILURE = const(5)
+_RESULT_NOT_ENOUGH_SPACE = const(2)
 
 SECTOR = const(4096)
 CHUNK = const(1024)  # SectorStream's default buffer: programmed a chunk at a time
@@ -74,22 +79,22 @@ class SectorStream:
 
     def start(self, part, limit, resume_at=0):
         if resume_at % SECTOR or resume_at < 0 or resume_at > limit:
-            raise FotaError(RESULT_INTEGRITY_FAILURE, "resume offset not a sector boundary")
+            raise FotaError(_RESULT_INTEGRITY_FAILURE, "resume offset not a sector boundary")
         self.part = part
         self.limit = limit
         self.pos = self.at = self.done = resume_at
 
     def write(self, offset, data):
         if self.part is None:
-            raise FotaError(RESULT_INTEGRITY_FAILURE, "write before open")
+            raise FotaError(_RESULT_INTEGRITY_FAILURE, "write before open")
         n = len(data)
         if offset > self.pos:
-            raise FotaError(RESULT_INTEGRITY_FAILURE, "gap in image data")
+            raise FotaError(_RESULT_INTEGRITY_FAILURE, "gap in image data")
         skip = self.pos - offset  # a retransmitted block: keep only what is new
         if skip >= n:
             return
         if offset + n > self.limit:
-            raise FotaError(RESULT_NOT_ENOUGH_SPACE, "image larger than slot")
+            raise FotaError(_RESULT_NOT_ENOUGH_SPACE, "image larger than slot")
         buf = self.buf
         size = len(buf)
         at = self.pos % size

@@ -7,11 +7,16 @@
 # made by `updraft pack` in the geometry of fota.boot.appfs (4096-byte blocks). boot.py mounts
 # the payload of the selected slot read-only at /app and puts it first on sys.path (vfs.VfsLfs2
 # on the boards and the MicroPython unix port; on CPython the host board unpacks a copy).
-from fota.const import (
-    RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, RESULT_UNSUPPORTED_PACKAGE,
-    RESULT_UPDATE_FAILED, FotaError,
-)
+from fota import FotaError
 from fota.slots import SectorStream, SlotWriter, read_header
+from port import const
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_INTEGRITY_FAILURE = const(5)
+_RESULT_NOT_ENOUGH_SPACE = const(2)
+_RESULT_UNSUPPORTED_PACKAGE = const(6)
+_RESULT_UPDATE_FAILED = const(8)
 
 
 class ABWriter(SlotWriter):
@@ -42,7 +47,7 @@ class ABWriter(SlotWriter):
         slot = self._target()
         part = self.boot.slots[slot]
         if size is not None and size > part.size:
-            raise FotaError(RESULT_NOT_ENOUGH_SPACE, "image larger than slot")
+            raise FotaError(_RESULT_NOT_ENOUGH_SPACE, "image larger than slot")
         self.boot.release(slot)  # refuses while a trial runs; drops a waiting activation
         self.slot = slot
         self.info = None
@@ -69,10 +74,10 @@ class ABWriter(SlotWriter):
         hdr = self.image.parse_header(mv)  # a bad header raises its own result here
         if hdr.hashed_size + 4 > st.done:
             # refuse before verify reads sectors this download never wrote (stale data)
-            raise FotaError(RESULT_INTEGRITY_FAILURE, "image truncated")
+            raise FotaError(_RESULT_INTEGRITY_FAILURE, "image truncated")
         info = self.image.verify(part.read, self.keys, part.size, self.component, st.buf)
         if info.total_size > st.done:  # the TLVs came from stale bytes past the download
-            raise FotaError(RESULT_INTEGRITY_FAILURE, "image truncated")
+            raise FotaError(_RESULT_INTEGRITY_FAILURE, "image truncated")
         self._check_version(info)
         if self.installed is not None:
             self.image.require_dependencies(info, self.installed)  # FotaError(13)
@@ -83,11 +88,11 @@ class ABWriter(SlotWriter):
         rec = self.boot.record()
         s = getattr(info, "security_counter", None) or 0
         if s < rec.min_sec:
-            raise FotaError(RESULT_UNSUPPORTED_PACKAGE, "security counter below floor")
+            raise FotaError(_RESULT_UNSUPPORTED_PACKAGE, "security counter below floor")
         cur = self.current_version()
         if (not self.allow_downgrade and cur is not None
                 and self.image.compare_versions(info.version, cur) < 0):
-            raise FotaError(RESULT_UNSUPPORTED_PACKAGE, "downgrade refused")
+            raise FotaError(_RESULT_UNSUPPORTED_PACKAGE, "downgrade refused")
 
     def activate(self):
         if self.info is None:
@@ -99,14 +104,14 @@ class ABWriter(SlotWriter):
     def _reverify(self):
         run, trial = self.boot.running()
         if trial:
-            raise FotaError(RESULT_UPDATE_FAILED, "a trial is still unconfirmed")
+            raise FotaError(_RESULT_UPDATE_FAILED, "a trial is still unconfirmed")
         slot = 1 - run
         part = self.boot.slots[slot]
         try:
             info = self.image.verify(part.read, self.keys, part.size, self.component, self.stream.buf)
         except FotaError as e:
             # it verified when the download finished: whatever fails now is damage (5)
-            raise FotaError(RESULT_INTEGRITY_FAILURE, "slot no longer verifies: %s" % e.reason)
+            raise FotaError(_RESULT_INTEGRITY_FAILURE, "slot no longer verifies: %s" % e.reason)
         self._check_version(info)
         if self.installed is not None:
             self.image.require_dependencies(info, self.installed)

@@ -17,11 +17,16 @@
 # rolls back: with a bootloader that cannot, an unconfirmed new runtime simply stays, and the
 # client can only compare running_label() after the reset with what activate() returned.
 # `rollback` is the capability to report (True, False, None until known).
-from fota.const import (
-    RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, RESULT_UNSUPPORTED_PACKAGE, FotaError,
-)
+from fota import FotaError
 from fota.slots import SECTOR, SectorStream, SlotWriter
 from port.esp32_flash import Partition as _Wrap
+from port import const
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_INTEGRITY_FAILURE = const(5)
+_RESULT_NOT_ENOUGH_SPACE = const(2)
+_RESULT_UNSUPPORTED_PACKAGE = const(6)
 
 _NO_ROLLBACK = -261  # ESP_ERR_OTA_ROLLBACK_FAILED: bootloader built without rollback
 
@@ -59,12 +64,12 @@ class Esp32OtaWriter(SlotWriter):
     def open(self, size, resume_at=0):
         if self.boot is not None and self.boot.running()[1]:
             # as esp_ota_begin: the old runtime is the fallback of an unconfirmed trial
-            raise FotaError(RESULT_NOT_ENOUGH_SPACE, "runtime trial not confirmed yet")
+            raise FotaError(_RESULT_NOT_ENOUGH_SPACE, "runtime trial not confirmed yet")
         nxt = self._running().get_next_update()
         part = _Wrap(nxt)
         room = part.size - SECTOR  # the last sector keeps the MCUboot header
         if size is not None and size > room + SECTOR:
-            raise FotaError(RESULT_NOT_ENOUGH_SPACE, "image larger than OTA partition")
+            raise FotaError(_RESULT_NOT_ENOUGH_SPACE, "image larger than OTA partition")
         self.target, self.part, self.info = nxt, part, None
         self.hsize = 32
         # no resume here: the header lives in RAM until finish(), so committed() stays 0 and
@@ -80,9 +85,9 @@ class Esp32OtaWriter(SlotWriter):
             if offset + k == 32:
                 h = self.image.parse_header(self.hdr)
                 if h.hdr_size > SECTOR:
-                    raise FotaError(RESULT_UNSUPPORTED_PACKAGE, "header too large for OTA")
+                    raise FotaError(_RESULT_UNSUPPORTED_PACKAGE, "header too large for OTA")
                 if h.hashed_size + 4 - h.hdr_size > self.stream.limit:
-                    raise FotaError(RESULT_NOT_ENOUGH_SPACE, "image larger than OTA partition")
+                    raise FotaError(_RESULT_NOT_ENOUGH_SPACE, "image larger than OTA partition")
                 self.hsize = h.hdr_size
         skip = max(0, self.hsize - offset)
         if skip < n:
@@ -114,18 +119,18 @@ class Esp32OtaWriter(SlotWriter):
         self.part.write(last * SECTOR, self.hdr)
         info = self.image.verify(self._read, self.keys, self.part.size, self.component, st.buf)
         if info.total_size - info.hdr_size > st.done:
-            raise FotaError(RESULT_INTEGRITY_FAILURE, "image truncated")
+            raise FotaError(_RESULT_INTEGRITY_FAILURE, "image truncated")
         cur = self.current_version()
         if (not self.allow_downgrade and cur is not None
                 and self.image.compare_versions(info.version, cur) < 0):
-            raise FotaError(RESULT_UNSUPPORTED_PACKAGE, "downgrade refused")
+            raise FotaError(_RESULT_UNSUPPORTED_PACKAGE, "downgrade refused")
         self.info = info
         return info
 
     def activate(self):
         # Returns the label that should be running after the reset (for the journal).
         if self.info is None:
-            raise FotaError(RESULT_INTEGRITY_FAILURE, "nothing verified to activate")
+            raise FotaError(_RESULT_INTEGRITY_FAILURE, "nothing verified to activate")
         label = self.target.info()[4]
         if self.boot is not None:
             from fota.boot.runtime import LABELS

@@ -5,8 +5,14 @@
 # The component gets only bytes that already passed the signature check, streamed back from
 # the staging partition, so its own update protocol (AT commands, UART DFU, ...) never sees a
 # tampered image. Trial and rollback, if any, belong to the component; confirm() forwards.
-from fota.const import RESULT_INTEGRITY_FAILURE, RESULT_NOT_ENOUGH_SPACE, FotaError
+from fota import FotaError
 from fota.slots import SectorStream, SlotWriter
+from port import const
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_INTEGRITY_FAILURE = const(5)
+_RESULT_NOT_ENOUGH_SPACE = const(2)
 
 
 class PassthroughWriter(SlotWriter):
@@ -35,7 +41,7 @@ class PassthroughWriter(SlotWriter):
 
     def open(self, size, resume_at=0):
         if size is not None and size > self.part.size:
-            raise FotaError(RESULT_NOT_ENOUGH_SPACE, "image larger than staging area")
+            raise FotaError(_RESULT_NOT_ENOUGH_SPACE, "image larger than staging area")
         self.info = None
         self.stream.start(self.part, self.part.size, resume_at)
 
@@ -48,17 +54,17 @@ class PassthroughWriter(SlotWriter):
     def finish(self):
         self.stream.flush()
         if self.stream.done < 32:
-            raise FotaError(RESULT_INTEGRITY_FAILURE, "image truncated")
+            raise FotaError(_RESULT_INTEGRITY_FAILURE, "image truncated")
         info = self.image.verify(self.part.read, self.keys, self.part.size, self.component,
                                  self.stream.buf)
         if info.total_size > self.stream.done:
-            raise FotaError(RESULT_INTEGRITY_FAILURE, "image truncated")
+            raise FotaError(_RESULT_INTEGRITY_FAILURE, "image truncated")
         self.info = info
         return info
 
     def activate(self):
         if self.info is None:
-            raise FotaError(RESULT_INTEGRITY_FAILURE, "nothing verified to hand over")
+            raise FotaError(_RESULT_INTEGRITY_FAILURE, "nothing verified to hand over")
         info = self.info
         hdr = info.hdr_size
 

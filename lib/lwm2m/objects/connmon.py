@@ -4,7 +4,9 @@
 from port import const, ticks_ms, ticks_diff
 from port import board
 from lwm2m.obj import Object, LwError, R, M
-from lwm2m.obj import NOT_FOUND, METHOD_NOT_ALLOWED
+
+_NOT_FOUND = const(0x84)  # 4.04
+_METHOD_NOT_ALLOWED = const(0x85)  # 4.05
 
 _BEARER = const(0)
 _AVAILABLE = const(1)
@@ -51,7 +53,7 @@ class ConnMon(Object):
         self._sent = self._values(True)
 
     def create(self, iid):
-        raise LwError(METHOD_NOT_ALLOWED, "single-instance object")
+        raise LwError(_METHOD_NOT_ALLOWED, "single-instance object")
 
     def _values(self, fresh=False):
         now = ticks_ms()
@@ -75,7 +77,7 @@ class ConnMon(Object):
     def get(self, iid, rid):
         v = self._values().get(rid)
         if iid != 0 or v is None:
-            raise LwError(NOT_FOUND)
+            raise LwError(_NOT_FOUND)
         return v
 
     def update(self):

@@ -7,7 +7,11 @@ import time
 from port import const, MICROPYTHON
 from port import board
 from lwm2m.obj import Object, LwError, R, E, M, RW
-from lwm2m.obj import BAD_REQUEST, NOT_FOUND, METHOD_NOT_ALLOWED, INTERNAL_ERROR
+
+_BAD_REQUEST = const(0x80)  # 4.00
+_NOT_FOUND = const(0x84)  # 4.04
+_METHOD_NOT_ALLOWED = const(0x85)  # 4.05
+_INTERNAL_SERVER_ERROR = const(0xA0)  # 5.00
 
 _MANUFACTURER = const(0)
 _MODEL = const(1)
@@ -133,14 +137,14 @@ class Device(Object):
         self.COMPUTED = tuple(comp)
 
     def create(self, iid):
-        raise LwError(METHOD_NOT_ALLOWED, "single-instance object")
+        raise LwError(_METHOD_NOT_ALLOWED, "single-instance object")
 
     # -- values -------------------------------------------------------------------------
     def get(self, iid, rid):
         if rid == _FW_VERSION:
             v = self.firmware_version() if self.firmware_version else PACKAGE_VERSION
             if v is None:
-                raise LwError(NOT_FOUND)  # unknown right now: absent from reads
+                raise LwError(_NOT_FOUND)  # unknown right now: absent from reads
             return v
         if rid == _ERROR_CODE:
             return [(i, c) for i, c in enumerate(self._errors)]
@@ -158,15 +162,15 @@ class Device(Object):
         # Validation without side effects (a registry may call it before applying a Write).
         if rid == _TIME:
             if not isinstance(value, int) or value is True or value is False or value < 0:
-                raise LwError(BAD_REQUEST, "time must be a non-negative integer")
+                raise LwError(_BAD_REQUEST, "time must be a non-negative integer")
         elif rid == _UTC_OFFSET or rid == _TIMEZONE:
             if not isinstance(value, str) or len(value) > _MAX_STR:
-                raise LwError(BAD_REQUEST, "string of at most 64 characters expected")
+                raise LwError(_BAD_REQUEST, "string of at most 64 characters expected")
             for c in value:
                 if not " " <= c <= "~":
-                    raise LwError(BAD_REQUEST, "printable ASCII expected")
+                    raise LwError(_BAD_REQUEST, "printable ASCII expected")
         else:
-            raise LwError(METHOD_NOT_ALLOWED)
+            raise LwError(_METHOD_NOT_ALLOWED)
         return value
 
     def set(self, iid, rid, value):
@@ -189,26 +193,26 @@ class Device(Object):
             # any argument means the same. Wipe first (a failure answers 5.00 and nothing
             # reboots), then reboot once the response is out.
             if self.schedule is None:
-                raise LwError(INTERNAL_ERROR, "no scheduler for the reboot")
+                raise LwError(_INTERNAL_SERVER_ERROR, "no scheduler for the reboot")
             wipe = self._wipe
             if wipe is None:
                 from lwm2m.config import wipe
             try:
                 wipe()
             except OSError:
-                raise LwError(INTERNAL_ERROR, "cannot wipe configuration")
+                raise LwError(_INTERNAL_SERVER_ERROR, "cannot wipe configuration")
             self._later(self._reset)
         elif rid == _RESET_ERRORS:
             if self._errors != [0]:
                 self._errors = [0]
                 self.changed(0, _ERROR_CODE)
         else:
-            raise LwError(METHOD_NOT_ALLOWED)
+            raise LwError(_METHOD_NOT_ALLOWED)
 
     def _later(self, fn):
         # Never reset inside the handler: the server must get its 2.04 first (spec 1.3).
         if self.schedule is None:
-            raise LwError(INTERNAL_ERROR, "no scheduler for the reboot")
+            raise LwError(_INTERNAL_SERVER_ERROR, "no scheduler for the reboot")
         self.schedule(fn)
 
     # -- device-side API ------------------------------------------------------------------

@@ -8,11 +8,15 @@ from port import log
 from coap.block import Block1Receiver
 from coap.message import Message
 from lwm2m.obj import Object, R, W, E, M, RW, LwError
-from lwm2m.formats import b64
-from fota.const import (
-    FotaError, RESULT_NOT_ENOUGH_SPACE, RESULT_OUT_OF_RAM, RESULT_UNSUPPORTED_PACKAGE, RESULT_UNSUPPORTED_PROTOCOL,
-)
+from fota import FotaError
 from fota.update import Refused
+
+# Update Results as private constants (fota.const has them all): inlined by mpy-cross, no
+# qstr or dict entry on the device (tests/unit/test_fota_const.py keeps them equal)
+_RESULT_NOT_ENOUGH_SPACE = const(2)
+_RESULT_OUT_OF_RAM = const(3)
+_RESULT_UNSUPPORTED_PACKAGE = const(6)
+_RESULT_UNSUPPORTED_PROTOCOL = const(9)
 
 # CoAP numbers as private constants (coap.const has them all, with their RFC names): a
 # private const is inlined by mpy-cross and costs no dict entry or qstr on the device
@@ -38,8 +42,8 @@ _SEVERITY = const(11)
 _LAST_CHANGE = const(12)
 _MAX_DEFER = const(13)
 _BOTH = const(2)  # Delivery Method: pull and push
-_FIELD_RID = (("state", _STATE), ("result", _RESULT), ("time", _LAST_CHANGE), ("uri", _URI),
-              ("name", _NAME), ("version", _VERSION))
+_FIELD_RID = const((("state", _STATE), ("result", _RESULT), ("time", _LAST_CHANGE), ("uri", _URI),
+                    ("name", _NAME), ("version", _VERSION)))
 
 
 class Firmware(Object):
@@ -112,7 +116,7 @@ class Firmware(Object):
             # the request was taken and its failure is the Update Result now (spec 5.2);
             # an unsupported scheme is also refused at the CoAP level, as Anjay does
             log.warning("fw: result", e.result, e.reason)
-            if e.result == RESULT_UNSUPPORTED_PROTOCOL:
+            if e.result == _RESULT_UNSUPPORTED_PROTOCOL:
                 raise LwError(_BAD_REQUEST, "unsupported protocol")
             return
         if rid == _SEVERITY:
@@ -172,7 +176,7 @@ class _PushStream:
         resp = rx.handle(req, peer)
         if resp.code == _REQUEST_ENTITY_TOO_LARGE:
             if self._running():
-                self._failed(RESULT_NOT_ENOUGH_SPACE)  # a block past the slot (T9)
+                self._failed(_RESULT_NOT_ENOUGH_SPACE)  # a block past the slot (T9)
             elif self.fu.state == 0:
                 try:
                     self.fu.write_package_begin(rx.max_size + 1)  # records Result 2 (T9 / 5.2)
@@ -199,19 +203,21 @@ class _PushStream:
         except Refused as e:
             raise _Coded(e.code, e.reason)
         except FotaError as e:
-            code = _REQUEST_ENTITY_TOO_LARGE if e.result == RESULT_NOT_ENOUGH_SPACE else _BAD_REQUEST
+            code = _REQUEST_ENTITY_TOO_LARGE if e.result == _RESULT_NOT_ENOUGH_SPACE else _BAD_REQUEST
             raise _Coded(code, e.reason)
         self.written = 0
 
     def write(self, off, data):
         if self.text:
+            from lwm2m.formats import b64  # only a text push needs it
+
             try:
                 data = b64.decode(bytes(data).decode())
             except MemoryError:
-                self._failed(RESULT_OUT_OF_RAM)
+                self._failed(_RESULT_OUT_OF_RAM)
                 raise _Coded(_SERVICE_UNAVAILABLE, "no heap to decode a block")
             except Exception:
-                self._failed(RESULT_UNSUPPORTED_PACKAGE)  # a text package that is no image
+                self._failed(_RESULT_UNSUPPORTED_PACKAGE)  # a text package that is no image
                 raise _Coded(_BAD_REQUEST, "package is not base64")
         try:
             self.fu.write_package(self.written, data)

@@ -3,7 +3,9 @@
 # SPDX-License-Identifier: MIT
 from port import const
 from lwm2m.obj import Object, LwError, W
-from lwm2m.obj import BAD_REQUEST, METHOD_NOT_ALLOWED
+
+_BAD_REQUEST = const(0x80)  # 4.00
+_METHOD_NOT_ALLOWED = const(0x85)  # 4.05
 
 _URI = const(0)
 _BOOTSTRAP = const(1)
@@ -48,16 +50,16 @@ class Security(Object):
         # One account, from provisioning (lwm2m.config). Raises LwError(4.00) on values
         # that cannot describe a usable account.
         if not isinstance(uri, str) or not uri or len(uri) > _MAX_URI or "://" not in uri:
-            raise LwError(BAD_REQUEST, "bad server URI")
+            raise LwError(_BAD_REQUEST, "bad server URI")
         if mode not in (MODE_PSK, MODE_RPK, MODE_CERT, MODE_NOSEC):
-            raise LwError(BAD_REQUEST, "unsupported security mode")
+            raise LwError(_BAD_REQUEST, "unsupported security mode")
         if not bootstrap and (ssid is None or not 1 <= ssid <= 65534):
-            raise LwError(BAD_REQUEST, "a server account needs a short server id")
+            raise LwError(_BAD_REQUEST, "a server account needs a short server id")
         if mode == MODE_NOSEC:
             if uri.startswith("coaps"):
-                raise LwError(BAD_REQUEST, "coaps URI with NoSec mode")
+                raise LwError(_BAD_REQUEST, "coaps URI with NoSec mode")
         elif not uri.startswith("coaps"):
-            raise LwError(BAD_REQUEST, "secure mode needs a coaps URI")
+            raise LwError(_BAD_REQUEST, "secure mode needs a coaps URI")
         inst = {_URI: uri, _BOOTSTRAP: bool(bootstrap), _MODE: mode,
                 _IDENTITY: bytes(identity), _SERVER_KEY: bytes(server_key),
                 _SECRET: bytes(secret)}
@@ -71,7 +73,7 @@ class Security(Object):
         return iid
 
     def create(self, iid):
-        raise LwError(METHOD_NOT_ALLOWED, "security accounts come from provisioning")
+        raise LwError(_METHOD_NOT_ALLOWED, "security accounts come from provisioning")
 
     # -- for the client itself --------------------------------------------------------------
     def uri(self, iid):

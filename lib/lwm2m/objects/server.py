@@ -3,7 +3,11 @@
 # SPDX-License-Identifier: MIT
 from port import const
 from lwm2m.obj import Object, LwError, R, W, E, RW
-from lwm2m.obj import BAD_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND, INTERNAL_ERROR
+
+_BAD_REQUEST = const(0x80)  # 4.00
+_METHOD_NOT_ALLOWED = const(0x85)  # 4.05
+_NOT_FOUND = const(0x84)  # 4.04
+_INTERNAL_SERVER_ERROR = const(0xA0)  # 5.00
 
 _SSID = const(0)
 _LIFETIME = const(1)
@@ -63,20 +67,20 @@ def check(rid, value, bindings=BINDINGS):
     if rid == _STORING:
         if value is True or value is False:
             return value
-        raise LwError(BAD_REQUEST, "boolean expected")
+        raise LwError(_BAD_REQUEST, "boolean expected")
     if rid == _BINDING:
         if not isinstance(value, str) or not value:
-            raise LwError(BAD_REQUEST, "binding expected")
+            raise LwError(_BAD_REQUEST, "binding expected")
         for i in range(len(value)):
             c = value[i]
             if c not in bindings or c in value[i + 1 :]:
-                raise LwError(BAD_REQUEST, "unsupported binding")
+                raise LwError(_BAD_REQUEST, "unsupported binding")
         return value
     if not isinstance(value, int) or value is True or value is False:
-        raise LwError(BAD_REQUEST, "integer expected")
+        raise LwError(_BAD_REQUEST, "integer expected")
     low = 1 if rid in (_LIFETIME, _RETRY_COUNT, _SEQ_RETRY) else 0
     if not low <= value <= _MAX_S:
-        raise LwError(BAD_REQUEST, "value out of range")
+        raise LwError(_BAD_REQUEST, "value out of range")
     return value
 
 
@@ -125,7 +129,7 @@ class Server(Object):
         # values: {key: value} with KEYS names; unknown keys are ignored, bad values raise
         # LwError(4.00) so a broken provisioning file is noticed.
         if not 1 <= ssid <= 65534:
-            raise LwError(BAD_REQUEST, "short server id out of range")
+            raise LwError(_BAD_REQUEST, "short server id out of range")
         inst = {_SSID: ssid}
         for rid, key in KEYS:
             if key in values:
@@ -139,7 +143,7 @@ class Server(Object):
 
     def create(self, iid):
         # Only the Bootstrap interface may create /1 instances (LwM2M 1.1 6.1.7.2).
-        raise LwError(METHOD_NOT_ALLOWED, "server accounts come from provisioning")
+        raise LwError(_METHOD_NOT_ALLOWED, "server accounts come from provisioning")
 
     # -- values -------------------------------------------------------------------------
     def check(self, iid, rid, value):
@@ -149,7 +153,7 @@ class Server(Object):
     def set(self, iid, rid, value):
         inst = self.data.get(iid)
         if inst is None:
-            raise LwError(NOT_FOUND)
+            raise LwError(_NOT_FOUND)
         value = check(rid, value, self.bindings)
         if rid in inst and inst[rid] == value:
             return  # unchanged: no flash write, no registration Update
@@ -160,7 +164,7 @@ class Server(Object):
                     self.persist(iid, key, value)
                 except OSError:
                     # not saved -> not applied: the server sees 5.00 and may retry
-                    raise LwError(INTERNAL_ERROR, "cannot save configuration")
+                    raise LwError(_INTERNAL_SERVER_ERROR, "cannot save configuration")
         inst[rid] = value
         if (rid == _LIFETIME or rid == _BINDING) and self.on_config_change is not None:
             self.on_config_change(iid)
@@ -170,15 +174,15 @@ class Server(Object):
         if rid == _UPDATE:
             hook = self.on_update_trigger
             if hook is None:
-                raise LwError(INTERNAL_ERROR, "no registration client")
+                raise LwError(_INTERNAL_SERVER_ERROR, "no registration client")
             hook(iid)
         elif rid == _DISABLE:
             hook = self.on_disable
             if hook is None:
-                raise LwError(INTERNAL_ERROR, "no registration client")
+                raise LwError(_INTERNAL_SERVER_ERROR, "no registration client")
             hook(iid, self.value(iid, _DIS_TIMEOUT, 86400))
         else:
-            raise LwError(METHOD_NOT_ALLOWED)
+            raise LwError(_METHOD_NOT_ALLOWED)
 
     # -- what the registration client and notifications read --------------------------------
     def value(self, iid, rid, default=None):
