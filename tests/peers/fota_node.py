@@ -2,10 +2,12 @@
 # bench; runs on CPython and the MicroPython unix port (lib/ from UPDRAFT_LIB: the heap bench
 # runs it as a module of a ROMFS image, tools/updraft/romfs.py).
 #   fota_node.py CHIP SLOT pull URI [probe]  -> FirmwareUpdate.write_uri(URI) until State 2
-#   fota_node.py CHIP SLOT push PORT [probe] [starve=N]
-#                                            -> serves /5/0/0 (Object 5 on a registry and a CoAP
+#                                               (fota_pull.py)
+#   fota_node.py CHIP SLOT push PORT [probe] [starve=N] [ops]
+#                                            -> serves /5/0/0 (Object 5's push stream on a CoAP
 #                                               endpoint, no registration: fota_push.py) until State 2
-#                                               (starve=N: receives find no heap after N datagrams)
+#                                               (starve=N: receives find no heap after N datagrams;
+#                                               ops: requests through a Registry and lwm2m.ops)
 # CHIP: the flash file (provisioned by the host: factory image in app_a); SLOT: the app slot
 # size in bytes; the table is slot_table(SLOT). Trusted keys: module `trusted_keys` on
 # sys.path (env UPDRAFT_KEYS: its directory). The update is the device's: fota.update +
@@ -53,10 +55,7 @@ def main(argv):
     from fota.boot import Boot
     from fota.boot.record import RecordStore
     from fota.crypto.keys import from_module
-    from fota.journal import Journal
     from fota.slots.ab import ABWriter
-    from fota.update import FirmwareUpdate
-    from fota.const import FotaError
 
     chip, slot, mode, arg = argv[1], int(argv[2], 0), argv[3], argv[4]
     probe = "probe" in argv[5:]
@@ -87,35 +86,19 @@ def main(argv):
                 peak[0] = a
 
     if mode == "pull":
-        from fota import download
+        # each half in its own module: a module's names are interned when it loads, and a
+        # pull must not carry the push's, nor a push the pull's (a qstr pool is ~8 KB here)
+        import fota_pull
 
-        mem("download")
-
-        def start_download(uri, sink, offset, etag, on_head, on_done):
-            # what agent.firmware.Pull does, without its restarts and progress log
-            def data(off, d):
-                watch(len(d))
-                sink(off, d)
-
-            return download.start(loop, uri, data, offset, etag, lambda size, etag: on_head(size, etag, offset),
-                                  lambda eng: on_done(eng.error))
-
-        fu = FirmwareUpdate(Journal(flash.partition("journal")), writer, start_download=start_download)
-        mem("ready")
-        t0 = ticks_us()
-        try:
-            fu.write_uri(arg)
-        except FotaError as e:
-            out("REFUSED", e.result)  # the failure is State/Result now (the object answers 2.04)
+        fu = fota_pull.start(loop, flash, writer, arg, mem, out, watch if probe else None)
     else:
-        # the push half lives in its own module: a module's names are interned when it loads,
-        # and a pull must not carry the push's (the 64-bit unix port's 6th qstr pool is 7 KB)
         import fota_push
 
         starve = [int(a[7:]) for a in argv[5:] if a.startswith("starve=")]
         fu = fota_push.serve(loop, flash, writer, slot, int(arg), mem, out, watch if probe else None,
-                             starve[0] if starve else None)
-        t0 = ticks_us()
+                             starve[0] if starve else None, "ops" in argv[5:])
+    t0 = ticks_us()
+
     def poll():
         # as agent.firmware does: the state machine's deadlines (a verify tried again)
         fu.poll()

@@ -1,0 +1,31 @@
+# The pull half of fota_node.py (its own module, loaded only for a pull): the device's
+# FirmwareUpdate given a Package URI, as Object 5 gives it one on a Write of /5/0/1, with a
+# fota.download engine started as agent.firmware's Pull does (without its restarts and
+# progress log). start() reports "MEM download" and "MEM ready" (before the write) and returns
+# the FirmwareUpdate; `watch(n)` (or None) sees the bytes that reach the slot writer.
+
+
+def start(loop, flash, writer, uri, mem, out, watch=None):
+    from fota import download
+    from fota.journal import Journal
+    from fota.update import FirmwareUpdate
+    from fota.const import FotaError
+
+    mem("download")
+
+    def start_download(uri, sink, offset, etag, on_head, on_done):
+        def data(off, d):
+            if watch is not None:
+                watch(len(d))
+            sink(off, d)
+
+        return download.start(loop, uri, data, offset, etag, lambda size, etag: on_head(size, etag, offset),
+                              lambda eng: on_done(eng.error))
+
+    fu = FirmwareUpdate(Journal(flash.partition("journal")), writer, start_download=start_download)
+    mem("ready")
+    try:
+        fu.write_uri(uri)
+    except FotaError as e:
+        out("REFUSED", e.result)  # the failure is State/Result now (the object answers 2.04)
+    return fu
