@@ -9,7 +9,7 @@ from coap.message import Message, code_str
 from coap.block import Block1Receiver
 from lwm2m import formats
 from lwm2m.formats import FormatError, link
-from lwm2m.obj import LwError, M
+from lwm2m.obj import LwError, M, W
 from lwm2m.registry import parse_execute_args
 
 # CoAP numbers as private constants (coap.const has them all, with their RFC names): a
@@ -75,7 +75,7 @@ class Ops:
         obs = req.opt_uint(_OBSERVE)
         if accept == formats.LINK:
             if obs is not None:
-                return Message(code=_METHOD_NOT_ALLOWED)
+                return Message(code=_NOT_ACCEPTABLE)  # a Discover is not observed
             links = self.reg.discover_links(path, self.notifier.attrs_of)
             return Message(code=_CONTENT, payload=link.encode(links)).add(_CONTENT_FORMAT, formats.LINK)
         records = self.reg.read(path)
@@ -120,7 +120,8 @@ class Ops:
     def _put(self, req, peer, path):
         cf = req.opt_uint(_CONTENT_FORMAT)
         if cf is None and not req.has(_BLOCK1):
-            # no payload format: Write-Attributes (LwM2M 1.1 6.3.6)
+            # no payload format: Write-Attributes (LwM2M 1.1 6.3.6), 4.04 where nothing is
+            self.reg.discover_links(path[:3], lambda p: ())
             self.notifier.write_attributes(path, req.query())
             return Message(code=_CHANGED)
         return self._write(req, peer, path, cf, True)
@@ -179,7 +180,8 @@ class Ops:
                 raise LwError(_BAD_REQUEST, "execute arguments not text")
             self.reg.execute(path, args)
             return Message(code=_CHANGED)
-        if len(path) == 3 and self.reg.flags(path) & M == 0:
+        if len(path) == 3 and self.reg.flags(path) & (M | W) != M | W:
+            # a resource's POST is Execute, or a partial update of a writable multiple one
             raise LwError(_METHOD_NOT_ALLOWED, "resource not executable")
         return self._write(req, peer, path, req.opt_uint(_CONTENT_FORMAT), False)
 

@@ -4,8 +4,8 @@ from coap.message import Message, decode
 from lwm2m import formats
 from lwm2m.formats import tlv, senml_json, link, text
 from lwm2m.registry import parse_execute_args
-from lwm2m.obj import LwError
-from lwm2mtest import Rig
+from lwm2m.obj import LwError, Object, R, M
+from lwm2mtest import Rig, Thing
 from coaptest import Raw, run
 from support import raises
 
@@ -120,6 +120,33 @@ def test_write_attributes_validation():
     assert r.req(C.PUT, "/9000/0/1", query=("gt=10", "lt=5", "st=2")).code == C.CHANGED
     assert r.req(C.PUT, "/9000/0/1", query=("gt",)).code == C.CHANGED  # clears gt
     assert r.notifier.attrs[(9000, 0, 1)] == {"lt": 5.0, "st": 2.0}
+    for missing in ("/9001", "/9000/7", "/9000/0/9", "/9000/0/9/1"):  # LwM2M 1.1 6.3.6: 4.04
+        assert r.req(C.PUT, missing, query=("pmin=5",)).code == C.NOT_FOUND, missing
+    assert (9000, 7) not in r.notifier.attrs and (9000, 0, 9) not in r.notifier.attrs
+    r.close()
+
+
+class _ReadOnlyList(Object):
+    ID = 9002
+    RES = ((0, R | M, "int"),)
+
+    def __init__(self):
+        Object.__init__(self)
+        self.data = {0: {0: [(0, 1)]}}
+
+
+def test_post_to_a_read_only_multiple_resource_is_405_whatever_its_format():
+    r = Rig(objects=(Thing(), _ReadOnlyList()))
+    assert r.req(C.POST, "/9002/0/0").code == C.METHOD_NOT_ALLOWED  # no Content-Format
+    body = tlv.encode([((9002, 0, 0, 1), 2)], (9002, 0, 0), r.registry.kind)
+    assert r.req(C.POST, "/9002/0/0", body, cf=TLV).code == C.METHOD_NOT_ALLOWED
+    r.close()
+
+
+def test_observe_with_accept_link_format_is_406():
+    r = Rig()
+    assert r.req(C.GET, "/9000/0/1", accept=LINK, observe=0).code == C.NOT_ACCEPTABLE
+    assert r.req(C.GET, "/9000/0/1", accept=LINK).code == C.CONTENT  # Discover itself
     r.close()
 
 
