@@ -97,6 +97,8 @@ class Block1Receiver:
                 self.sink.end()
                 self.complete = True
                 return self._reply(done_code)
+            if b1 >> 24:
+                return self._reply(_BAD_OPTION)  # a Block1 value is 0-3 bytes (RFC 7959 2.2)
             num, more, szx = split(b1)
             if szx == _BERT:
                 return self._reply(_BAD_REQUEST)

@@ -218,6 +218,18 @@ def test_block1_short_non_final_block_is_400():
     raw.close(); ep.close()
 
 
+def test_block1_option_over_3_bytes_is_402():
+    # RFC 7959 2.2: the value is 0-3 bytes (a block number below 2^20)
+    loop = Loop()
+    ep, addr, sink, _ = server(loop)
+    raw = Raw(loop)
+    r = _put(raw, addr, 1, 1 << 20, 1, 4, DATA[:256])
+    assert r.code == C.BAD_OPTION and sink.begun == []
+    r = _put(raw, addr, 2, (1 << 20) - 1, 1, 4, DATA[:256])  # the largest 3-byte value: a gap
+    assert r.code == C.REQUEST_ENTITY_INCOMPLETE
+    raw.close(); ep.close()
+
+
 def test_push_negotiates_smaller_blocks():
     loop = Loop()
     ep, addr, sink, _ = server(loop, max_szx=3)  # receiver wants 128-byte blocks
