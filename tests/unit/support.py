@@ -4,6 +4,16 @@ import os
 from port import random_int
 
 
+def py_files(d):
+    # every .py file under directory d, recursively (no os.walk on MicroPython)
+    for name in os.listdir(d):
+        p = d + "/" + name
+        if name.endswith(".py"):
+            yield p
+        elif "." not in name:
+            yield from py_files(p)
+
+
 def tmpdir(tag="t"):
     # A fresh directory under /tmp (no tempfile module on MicroPython).
     base = "/tmp/updraft-%s-%d" % (tag, random_int(30))

@@ -1,9 +1,8 @@
 # Device modules keep private copies of the CoAP numbers they use (`_CON = const(0)`: inlined
 # by mpy-cross, no qstr or dict entry on the device, which never loads coap.const); each copy
 # must equal coap.const's. Runs on both runtimes.
-import os
-
 from coap import const as C
+from support import py_files
 
 PRIVATE = ("lib/coap/endpoint.py", "lib/coap/transfer.py", "lib/coap/message.py", "lib/coap/observe.py",
            "lib/coap/block.py", "lib/lwm2m/ops.py", "lib/lwm2m/rd.py", "lib/lwm2m/objects/firmware.py",
@@ -35,21 +34,12 @@ def test_private_copies_equal_coap_const():
     assert seen >= 40, "the copies were not found"
 
 
-def _py_files(d):
-    for name in os.listdir(d):
-        p = d + "/" + name
-        if name.endswith(".py"):
-            yield p
-        elif "." not in name:
-            yield from _py_files(p)
-
-
 def test_no_device_module_loads_coap_const():
     # coap.const is for host tools and tests: on the device its names would be ~50 qstrs and
     # dict entries (a whole device sits near the 1260 qstrs where MicroPython allocates a
     # 14 KB qstr pool)
     seen = 0
-    for path in _py_files("lib"):
+    for path in py_files("lib"):
         seen += 1
         if path == "lib/coap/const.py":
             continue
@@ -69,7 +59,7 @@ def test_private_consts_are_defined_before_their_first_use():
     # no global for it: a use above the definition is a NameError on the device (CPython,
     # which runs the definition at import, would never notice)
     seen = 0
-    for path in _py_files("lib"):
+    for path in py_files("lib"):
         with open(path) as f:
             lines = f.read().split("\n")
         for n, line in enumerate(lines):

@@ -5,6 +5,7 @@
 import os
 
 from fota import const as C
+from support import py_files
 
 # Update States and Results, the boot record's numbers, MCUboot's image format
 PREFIXES = ("_STATE_", "_RESULT_", "_TRIALS", "_REASON_", "_EVENT_", "_NO_SLOT", "_FLAG_ALLOW_DOWNGRADE",
@@ -12,18 +13,9 @@ PREFIXES = ("_STATE_", "_RESULT_", "_TRIALS", "_REASON_", "_EVENT_", "_NO_SLOT",
 IDENT = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 
 
-def _py_files(d):
-    for name in os.listdir(d):
-        p = d + "/" + name
-        if name.endswith(".py"):
-            yield p
-        elif "." not in name:
-            yield from _py_files(p)
-
-
 def _device_files():
     # lib/ and the two files that stay on the device's filesystem
-    yield from _py_files("lib")
+    yield from py_files("lib")
     for p in ("boot.py", "main.py"):
         try:
             os.stat(p)
