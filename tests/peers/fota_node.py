@@ -90,14 +90,14 @@ def main(argv):
         # pull must not carry the push's, nor a push the pull's (a qstr pool is ~8 KB here)
         import fota_pull
 
-        fu = fota_pull.start(loop, flash, writer, arg, mem, out, watch if probe else None)
+        fu, t0 = fota_pull.start(loop, flash, writer, arg, mem, out, watch if probe else None)
     else:
         import fota_push
 
         starve = [int(a[7:]) for a in argv[5:] if a.startswith("starve=")]
         fu = fota_push.serve(loop, flash, writer, slot, int(arg), mem, out, watch if probe else None,
                              starve[0] if starve else None, "ops" in argv[5:])
-    t0 = ticks_us()
+        t0 = ticks_us()  # the first block arrived
 
     def poll():
         # as agent.firmware does: the state machine's deadlines (a verify tried again)

@@ -2,10 +2,12 @@
 # FirmwareUpdate given a Package URI, as Object 5 gives it one on a Write of /5/0/1, with a
 # fota.download engine started as agent.firmware's Pull does (without its restarts and
 # progress log). start() reports "MEM download" and "MEM ready" (before the write) and returns
-# the FirmwareUpdate; `watch(n)` (or None) sees the bytes that reach the slot writer.
+# the FirmwareUpdate and the ticks_us() of the write; `watch(n)` (or None) sees the bytes that
+# reach the slot writer.
 
 
 def start(loop, flash, writer, uri, mem, out, watch=None):
+    from port import ticks_us
     from fota import download
     from fota.journal import Journal
     from fota.update import FirmwareUpdate
@@ -24,8 +26,9 @@ def start(loop, flash, writer, uri, mem, out, watch=None):
 
     fu = FirmwareUpdate(Journal(flash.partition("journal")), writer, start_download=start_download)
     mem("ready")
+    t0 = ticks_us()  # an engine may do part of the transfer inside the write
     try:
         fu.write_uri(uri)
     except FotaError as e:
         out("REFUSED", e.result)  # the failure is State/Result now (the object answers 2.04)
-    return fu
+    return fu, t0
