@@ -220,3 +220,17 @@ def test_long_trailer_after_a_complete_body(runtime, n):
     h = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Sig: "
     r, _ = run(runtime, [[h + b"s" * n, 0.2, b"\r\nX-More: 1\r\n\r\n"]], bufsize=1024)
     assert (r["result"], r["sha"], r["size"]) == (0, sha(b"hello"), 5), r["out"]
+
+
+# -- 5: line ends (RFC 9112 2.2: a recipient may take a lone LF as a line end) -----------------
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_headers_with_lone_lf_line_ends(runtime):
+    head = b"HTTP/1.1 200 OK\nETag: \"e1\"\r\nContent-Length: 100\n\n"
+    r, _ = run(runtime, [[head + BODY]])
+    assert (r["result"], r["bytes"], r["size"], r["sha"]) == (0, 100, 100, sha(BODY)), r["out"]
+    # the body starts right after the empty line: a CR there is image data, not a line end
+    r, _ = run(runtime, [[b"HTTP/1.1 200 OK\nContent-Length: 100\n\n\r" + BODY[1:]]])
+    assert (r["result"], r["sha"]) == (0, sha(b"\r" + BODY[1:])), r["out"]
+    # a field folded onto a line that starts after a lone LF is still malformed
+    r, _ = run(runtime, [[b"HTTP/1.1 200 OK\nContent-Length:\n 100\n\n" + BODY]])
+    assert (r["result"], r["bytes"]) == (4, 0), r["out"]

@@ -200,10 +200,17 @@ class Engine(StreamEngine):
     def _headers(self):
         # Parse the status line and headers once all of them are in the buffer.
         buf = self.buf
-        end = buf.find(b"\r\n\r\n", self.rpos, self.wpos)
-        if end < 0:
-            return False
-        p = self.rpos
+        # they end at the first empty line; a lone LF ends a line too, a CR before it is
+        # dropped (RFC 9112 2.2)
+        p = end = self.rpos
+        while True:
+            eol = buf.find(b"\n", end, self.wpos)
+            if eol < 0:
+                return False
+            if eol == end or (eol == end + 1 and buf[end] == 13):
+                break
+            end = eol + 1
+        body = eol + 1
         if buf[p : p + 7] != b"HTTP/1." or end - p < 12:
             self._fail(_RESULT_CONNECTION_LOST, "not an HTTP response")
             return False
@@ -215,16 +222,17 @@ class Engine(StreamEngine):
         clen = -1
         chunked = False
         etag = location = crange = bad = None
-        p = buf.find(b"\r\n", p, end + 2) + 2
-        while p < end + 2:
-            eol = buf.find(b"\r\n", p, end + 2)
+        p = buf.find(b"\n", p, end) + 1
+        while p < end:
+            nl = buf.find(b"\n", p, end)
+            eol = nl - 1 if buf[nl - 1] == 13 else nl
             colon = buf.find(b":", p, eol)
             if colon > p:
                 name = bytes(buf[p:colon]).rstrip().lower()
                 if name in _FIELDS:
                     # folded onto the next line, or space before the colon: malformed (None)
                     v = None
-                    if len(name) == colon - p and buf[eol + 2] not in (32, 9):
+                    if len(name) == colon - p and buf[nl + 1] not in (32, 9):
                         v = bytes(buf[colon + 1 : eol]).strip()
                     if name == b"content-length":
                         n = -1 if v is None else _clen(v)
@@ -243,11 +251,11 @@ class Engine(StreamEngine):
                         crange = v
                     else:
                         location = v
-            p = eol + 2
+            p = nl + 1
         if bad:
             self._fail(_RESULT_CONNECTION_LOST, bad)
             return False
-        self.rpos = end + 4
+        self.rpos = body
         self.status = status
         if status < 200:
             return True  # 100 Continue and friends: the real response follows
