@@ -73,3 +73,19 @@ def test_a_last_block_short_of_the_announced_size_is_not_a_whole_image():
     raw.close()
     assert e.error is not None and e.error.result == RESULT_CONNECTION_LOST, e.error
     assert "2048 of 4000" in e.error.reason, e.error.reason
+
+
+def test_a_resume_at_the_end_of_a_file_of_whole_blocks_finishes():
+    # every byte reached the sink before a reset and the size was never learned: the block
+    # asked for is past the end (4.02, RFC 7959 2.4), so the engine asks for the one before,
+    # whose last-block bit ends the download with nothing more written (it was Result 4)
+    global DATA
+    whole, DATA = DATA, DATA[:4096]
+    try:
+        loop, srv, port = _file_server()
+        e, got = _fetch(loop, "coap://127.0.0.1:%d/fw" % port, 4096)
+        srv.close()
+    finally:
+        DATA = whole
+    assert e.error is None, e.error
+    assert got == [] and e.offset == 4096 and e.size == 4096

@@ -21,6 +21,7 @@ _RESULT_OUT_OF_RAM = const(3)
 # CoAP numbers as private constants (coap.const has them all, with their RFC names): a
 # private const is inlined by mpy-cross and costs no dict entry or qstr on the device
 # (tests/unit/test_coap_const.py keeps the copies equal to coap.const)
+_BAD_OPTION = const(0x82)  # 4.02
 _NOT_FOUND = const(0x84)  # 4.04
 _MAX_SZX = const(6)  # 1024-byte blocks, the largest CoAP over UDP has
 _MIN_SZX = const(4)  # 256-byte blocks: the smallest this engine falls back to
@@ -47,6 +48,7 @@ class Engine(_Engine):
         self._peer = None
         self._pull = None
         self._from = 0
+        self._back = False
         self._ctx = None
         self._dtls = None
         if self.scheme == "coaps":
@@ -83,22 +85,25 @@ class Engine(_Engine):
 
     def _walk(self):
         # Block2 can only start at a block boundary: ask from the block that holds
-        # self.offset and drop the bytes before it (the sink already has them).
+        # self.offset (or the one before, once: self._back) and drop the bytes before it
+        # (the sink already has them).
         bs = 16 << self.szx
         self._ep.rx_size = bs + _ROOM
-        self._from = self.offset - self.offset % bs
+        self._from = self.offset - self.offset % bs - (bs if self._back else 0)
+        self._back = False
         self._pull = BlockPull(self._ep, self._peer, self.path, self._block, self._pulled, self._on_head,
                                self.szx, self._from, self.etag, None if _is_ip(self.host) else self.host,
                                None, self.query, None, self.block_retries).start()
 
-    def _smaller(self):
+    def _again(self):
+        # the next walk, on a turn of its own (never inside the last pull's callback)
         self._timer = None
         if self.done:
             return
         try:
             self._walk()
         except MemoryError:
-            self._fail(_RESULT_OUT_OF_RAM, "no memory for a smaller block")
+            self._fail(_RESULT_OUT_OF_RAM, "no memory for the next block")
 
     def _on_head(self, size, etag):
         if not self._head(size, etag):
@@ -132,6 +137,14 @@ class Engine(_Engine):
             return self._restart("etag changed")
         if err == "code":
             code = pull.code
+            if code == _BAD_OPTION and self._from == self.offset > 0 and not pull.blocks:
+                # a resume at a block boundary that is the end of a file whose size we never
+                # learned: that block is past the end (RFC 7959 2.4). The one before says
+                # so with its last-block bit; its bytes are already in the sink.
+                log.info("download: nothing at", self.offset, "- asking for the block before")
+                self._back = True
+                self._timer = self.loop.later(0, self._again)
+                return
             if code == _NOT_FOUND:
                 return self._fail(_RESULT_INVALID_URI, "4.04")
             reason = "coap %d.%02d" % (code >> 5, code & 31)
@@ -155,7 +168,7 @@ class Engine(_Engine):
                 self.szx -= 1
                 log.warning("download: no heap for a block at", self.offset, "- asking for", 16 << self.szx,
                             "B blocks")
-                self._timer = self.loop.later(0, self._smaller)
+                self._timer = self.loop.later(0, self._again)
                 return
             return self._fail(_RESULT_OUT_OF_RAM, "no memory to receive a block")
         if err == "oversize":
