@@ -121,7 +121,7 @@ class Ops:
         cf = req.opt_uint(_CONTENT_FORMAT)
         if cf is None and not req.has(_BLOCK1):
             # no payload format: Write-Attributes (LwM2M 1.1 6.3.6), 4.04 where nothing is
-            self.reg.discover_links(path[:3], lambda p: ())
+            self.reg.check(path)
             self.notifier.write_attributes(path, req.query())
             return Message(code=_CHANGED)
         return self._write(req, peer, path, cf, True)

@@ -59,6 +59,20 @@ class Registry:
             raise LwError(_NOT_FOUND, "no such resource")
         return r[1]
 
+    def check(self, path):
+        # That path names something here: 4.04 (4.01 for the Security object) otherwise.
+        # Reads only what a resource instance needs (its resource's instance list).
+        o = self.obj(path[0])
+        if len(path) > 1:
+            self._inst(o, path[1])
+        if len(path) > 2 and (o.res(path[2]) is None or not o.has(path[1], path[2])):
+            raise LwError(_NOT_FOUND, "no such resource")
+        if len(path) > 3:
+            r = o.res(path[2])
+            v = o.get(path[1], path[2]) if r[1] & M and r[1] & R else ()
+            if not any(ri == path[3] for ri, _ in v):
+                raise LwError(_NOT_FOUND, "no such resource instance")
+
     # -- read -----------------------------------------------------------------------------
     def read(self, path):
         # -> list of records under path (sorted by the encoders). Unreadable resources are

@@ -120,9 +120,11 @@ def test_write_attributes_validation():
     assert r.req(C.PUT, "/9000/0/1", query=("gt=10", "lt=5", "st=2")).code == C.CHANGED
     assert r.req(C.PUT, "/9000/0/1", query=("gt",)).code == C.CHANGED  # clears gt
     assert r.notifier.attrs[(9000, 0, 1)] == {"lt": 5.0, "st": 2.0}
-    for missing in ("/9001", "/9000/7", "/9000/0/9", "/9000/0/9/1"):  # LwM2M 1.1 6.3.6: 4.04
-        assert r.req(C.PUT, missing, query=("pmin=5",)).code == C.NOT_FOUND, missing
-    assert (9000, 7) not in r.notifier.attrs and (9000, 0, 9) not in r.notifier.attrs
+    for missing in ("/9001", "/9000/7", "/9000/0/9", "/9000/0/9/1", "/9000/0/1/7", "/9000/0/5/9"):
+        assert r.req(C.PUT, missing, query=("pmin=5",)).code == C.NOT_FOUND, missing  # 1.1 6.3.6
+    assert list(r.notifier.attrs) == [(9000, 0, 1)], r.notifier.attrs
+    assert r.req(C.PUT, "/9000/0/5/1", query=("pmin=5",)).code == C.CHANGED  # an instance that is
+    assert r.req(C.PUT, "/9000/0", query=("pmin=5",)).code == C.CHANGED
     r.close()
 
 

@@ -209,9 +209,9 @@ class _PushStream:
 
     def write(self, off, data):
         if self.text:
-            from lwm2m.formats import b64  # only a text push needs it
-
             try:
+                from lwm2m.formats import b64  # only a text push needs it
+
                 data = b64.decode(bytes(data).decode())
             except MemoryError:
                 self._failed(_RESULT_OUT_OF_RAM)
