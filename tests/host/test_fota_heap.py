@@ -3,8 +3,9 @@
 # slot on the MicroPython unix port with -X heapsize=96k, through the device's FirmwareUpdate +
 # Journal + ABWriter + verify + engine, or Object 5's Block1 push stream (tests/peers/
 # fota_node.py, driven by updraft.bench_fota), the chip in a file (port.flash). This is the
-# update path: the rest of the client (registration, the registry) is not loaded, for the
-# pull as for the push; make bench also reports a push dispatched through lwm2m.ops. lib/ runs from a ROMFS image as a
+# update path: the rest of the client (registration, the registry, lwm2m.ops and its content
+# formats) is not loaded, for the pull as for the push; make bench also reports a push
+# dispatched through lwm2m.ops (~111 KiB today). lib/ runs from a ROMFS image as a
 # board deploys it (tools/updraft/romfs.py): bytecode stays in the image, everything the
 # program creates is in the 96 KiB. Functional, not timing.
 import os

@@ -11,7 +11,7 @@ def start(loop, flash, writer, uri, mem, out, watch=None):
     from fota import download
     from fota.journal import Journal
     from fota.update import FirmwareUpdate
-    from fota.const import FotaError
+    from fota import FotaError  # as device modules do: fota.const is not loaded
 
     mem("download")
 
