@@ -249,17 +249,24 @@ class FirmwareUpdate:
         self._left = self.retries
         self._resume_at = 0
         try:
-            self._start_pull(uri, 0, None)
-        except FotaError as e:
-            if e.result in (_RESULT_INVALID_URI, _RESULT_UNSUPPORTED_PROTOCOL):
-                self._stop()
-                self._set(_IDLE, e.result, uri=uri)  # T2, T3: stays Idle
+            try:
+                self._start_pull(uri, 0, None)
+            except FotaError as e:
+                if e.result in (_RESULT_INVALID_URI, _RESULT_UNSUPPORTED_PROTOCOL):
+                    self._stop()
+                    self._set(_IDLE, e.result, uri=uri)  # T2, T3: stays Idle
+                    raise
+                # anything else (e.g. offline at start: 4) is a download that started and failed
+                self._begin(uri, None)
+                self._fail_download(result_of(e, _RESULT_CONNECTION_LOST))
                 raise
-            # anything else (e.g. offline at start: 4) is a download that started and failed
-            self._begin(uri, None)
-            self._fail_download(result_of(e, _RESULT_CONNECTION_LOST))
-            raise
-        self._begin(uri, None)  # T1
+            self._begin(uri, None)  # T1
+        except MemoryError:
+            # no heap for the journal to take Downloading: a transfer it does not know of must
+            # not run (nor be left to an exception out of the request): Idle / Result 3
+            self._stop()
+            self._set(_IDLE, _RESULT_OUT_OF_RAM, uri=uri)
+            raise FotaError(_RESULT_OUT_OF_RAM, "no heap to start the download")
 
     def _begin(self, uri, size):
         # T1, T4: Downloading, and Result 0 as a download starts (2.5)

@@ -832,6 +832,24 @@ def test_a_verified_download_the_journal_cannot_take_ends_idle():
     assert _sr(rig) == (IDLE, 3) and rig.slot.aborts == 1 and rig.on_flash()["result"] == 3
 
 
+def test_a_pull_the_journal_has_no_heap_to_start_is_stopped_idle_3():
+    # the Package URI write started the transfer, then the journal found no heap for
+    # Downloading: the transfer is cancelled and the write ends in Result 3, never a
+    # MemoryError out of the request with a download running behind an Idle state
+    rig = Rig()
+    save = rig.journal.save
+
+    def full(**fields):
+        if fields.get("state") == DLING:
+            raise MemoryError("memory allocation failed, allocating 192 bytes")
+        return save(**fields)
+
+    rig.journal.save = full
+    e = raises(FotaError, rig.fu.write_uri, URI)
+    assert e.result == 3 and _sr(rig) == (IDLE, 3) and rig.pull.last.cancelled
+    assert rig.on_flash()["result"] == 3 and rig.fu.uri == URI
+
+
 def test_two_instances_are_independent():
     # /33629: one FirmwareUpdate per instance, each with its own journal and slot
     a, b = Rig(), Rig()

@@ -95,6 +95,14 @@ class Engine(_Engine):
                                self.szx, self._from, self.etag, None if _is_ip(self.host) else self.host,
                                None, self.query, None, self.block_retries).start()
 
+    def _next(self):
+        # schedule the next walk; a heap too full for its timer ends the download here, not
+        # in a Downloading that nothing will ever move again
+        try:
+            self._timer = self.loop.later(0, self._again)
+        except MemoryError:
+            self._fail(_RESULT_OUT_OF_RAM, "no memory to go on")
+
     def _again(self):
         # the next walk, on a turn of its own (never inside the last pull's callback)
         self._timer = None
@@ -143,8 +151,7 @@ class Engine(_Engine):
                 # so with its last-block bit; its bytes are already in the sink.
                 log.info("download: nothing at", self.offset, "- asking for the block before")
                 self._back = True
-                self._timer = self.loop.later(0, self._again)
-                return
+                return self._next()
             if code == _NOT_FOUND:
                 return self._fail(_RESULT_INVALID_URI, "4.04")
             reason = "coap %d.%02d" % (code >> 5, code & 31)
@@ -168,8 +175,7 @@ class Engine(_Engine):
                 self.szx -= 1
                 log.warning("download: no heap for a block at", self.offset, "- asking for", 16 << self.szx,
                             "B blocks")
-                self._timer = self.loop.later(0, self._again)
-                return
+                return self._next()
             return self._fail(_RESULT_OUT_OF_RAM, "no memory to receive a block")
         if err == "oversize":
             # a block longer than asked for (RFC 7959 lets a server pick a smaller size, not
