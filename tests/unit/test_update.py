@@ -816,18 +816,23 @@ def test_a_retry_that_finds_no_heap_ends_the_download_not_the_polling():
     assert _sr(rig) == (IDLE, 3) and rig.slot.aborts == 1 and rig.on_flash()["result"] == 3
 
 
-def test_a_verified_download_the_journal_cannot_take_ends_idle():
-    # a Downloaded the journal did not take would be forgotten at the next reset: not
-    # reported; the download ends, and poll() (the verify's second try here) does not raise
-    rig = _pulled_without_heap_to_verify()
+def _no_heap_to_journal(rig, state):
+    # the journal finds no heap whenever it is to record `state`
     save = rig.journal.save
 
     def full(**fields):
-        if fields.get("state") == DLED:
+        if fields.get("state") == state:
             raise MemoryError("memory allocation failed, allocating 480 bytes")
         return save(**fields)
 
     rig.journal.save = full
+
+
+def test_a_verified_download_the_journal_cannot_take_ends_idle():
+    # a Downloaded the journal did not take would be forgotten at the next reset: not
+    # reported; the download ends, and poll() (the verify's second try here) does not raise
+    rig = _pulled_without_heap_to_verify()
+    _no_heap_to_journal(rig, DLED)
     rig.fu.poll()
     assert _sr(rig) == (IDLE, 3) and rig.slot.aborts == 1 and rig.on_flash()["result"] == 3
 
@@ -837,14 +842,7 @@ def test_a_pull_the_journal_has_no_heap_to_start_is_stopped_idle_3():
     # Downloading: the transfer is cancelled and the write ends in Result 3, never a
     # MemoryError out of the request with a download running behind an Idle state
     rig = Rig()
-    save = rig.journal.save
-
-    def full(**fields):
-        if fields.get("state") == DLING:
-            raise MemoryError("memory allocation failed, allocating 192 bytes")
-        return save(**fields)
-
-    rig.journal.save = full
+    _no_heap_to_journal(rig, DLING)
     e = raises(FotaError, rig.fu.write_uri, URI)
     assert e.result == 3 and _sr(rig) == (IDLE, 3) and rig.pull.last.cancelled
     assert rig.on_flash()["result"] == 3 and rig.fu.uri == URI
