@@ -1,4 +1,5 @@
-# CoAP numbers shared across packages (RFC 7252 section 12, RFC 7959, RFC 7641).
+# CoAP numbers shared across packages (RFC 7252 section 12, RFC 7959, RFC 7641), and the
+# Content-Format numbers LwM2M uses.
 # SPDX-License-Identifier: MIT
 from port import const
 
@@ -58,6 +59,22 @@ PROXY_URI = const(35)
 PROXY_SCHEME = const(39)
 SIZE1 = const(60)
 NO_RESPONSE = const(258)
+
+# Content-Format numbers (RFC 7252 12.3 registry; LwM2M 1.1 TS Core 5.1). 1541-1544 are the
+# LwM2M 1.0 drafts' numbers (Anjay and Leshan still accept 1542 for TLV).
+CF_TEXT = const(0)
+CF_LINK = const(40)
+CF_OPAQUE = const(42)
+CF_CBOR = const(60)
+CF_SENML_JSON = const(110)
+CF_SENML_CBOR = const(112)
+CF_LEGACY_TEXT = const(1541)
+CF_LEGACY_TLV = const(1542)
+CF_LEGACY_JSON = const(1543)
+CF_LEGACY_OPAQUE = const(1544)
+CF_LWM2M_TLV = const(11542)
+CF_LWM2M_JSON = const(11543)
+CF_LWM2M_CBOR = const(11544)
 
 
 def is_request(code):

@@ -18,6 +18,10 @@ from lwm2m.registry import parse_execute_args
 _ACCEPT = const(17)
 _BAD_REQUEST = const(0x80)  # 4.00
 _BLOCK1 = const(27)
+_CF_LINK = const(40)
+_CF_LWM2M_TLV = const(11542)
+_CF_OPAQUE = const(42)
+_CF_TEXT = const(0)
 _CHANGED = const(0x44)  # 2.04
 _CONTENT = const(0x45)  # 2.05
 _CONTENT_FORMAT = const(12)
@@ -73,11 +77,11 @@ class Ops:
     def _get(self, req, peer, path):
         accept = req.opt_uint(_ACCEPT)
         obs = req.opt_uint(_OBSERVE)
-        if accept == formats.LINK:
+        if accept == _CF_LINK:
             if obs is not None:
                 return Message(code=_NOT_ACCEPTABLE)  # a Discover is not observed
             links = self.reg.discover_links(path, self.notifier.attrs_of)
-            return Message(code=_CONTENT, payload=link.encode(links)).add(_CONTENT_FORMAT, formats.LINK)
+            return Message(code=_CONTENT, payload=link.encode(links)).add(_CONTENT_FORMAT, _CF_LINK)
         records = self.reg.read(path)
         cf, payload = self.encode(path, records, accept)
         m = Message(code=_CONTENT, payload=payload).add(_CONTENT_FORMAT, cf)
@@ -94,11 +98,11 @@ class Ops:
         kind = self.reg.kind
         if accept is None:
             if len(path) >= 3 and len(records) == 1 and len(records[0][0]) == len(path):
-                accept = formats.OPAQUE if kind(path) == "opaque" else formats.TEXT
+                accept = _CF_OPAQUE if kind(path) == "opaque" else _CF_TEXT
             else:
-                accept = formats.LWM2M_TLV
+                accept = _CF_LWM2M_TLV
         codec = formats.codec(accept)
-        if codec is None or accept == formats.LINK:
+        if codec is None or accept == _CF_LINK:
             raise LwError(_NOT_ACCEPTABLE, "format %d not offered" % accept)
         if codec.SINGLE and (len(path) < 3 or len(records) != 1 or len(records[0][0]) != len(path)):
             raise LwError(_NOT_ACCEPTABLE, "single-value format for many values")
@@ -130,7 +134,7 @@ class Ops:
         if len(path) < 2:
             raise LwError(_METHOD_NOT_ALLOWED, "write on an object")
         codec = formats.codec(cf) if cf is not None else None
-        if codec is None or cf == formats.LINK:
+        if codec is None or cf == _CF_LINK:
             raise LwError(_UNSUPPORTED_CONTENT_FORMAT, "content format %s" % cf)
         stream = self._stream(path, cf)
         if stream is not None:
@@ -167,7 +171,7 @@ class Ops:
     def _post(self, req, peer, path):
         if len(path) == 1:
             cf = req.opt_uint(_CONTENT_FORMAT)
-            codec = formats.codec(formats.LWM2M_TLV if cf is None else cf)
+            codec = formats.codec(_CF_LWM2M_TLV if cf is None else cf)
             if codec is None:
                 raise LwError(_UNSUPPORTED_CONTENT_FORMAT, "content format %s" % cf)
             records = codec.decode(req.payload, path, self.reg.kind) if req.payload else []

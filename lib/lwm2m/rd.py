@@ -6,7 +6,6 @@
 from port import const
 from port import log
 from coap.message import Message, code_str
-from lwm2m import formats
 from lwm2m.formats import link
 
 # CoAP numbers as private constants (coap.const has them all, with their RFC names): a
@@ -30,8 +29,14 @@ DEREGISTERED = "deregistered"
 
 _MAX_TRANSMIT_WAIT_S = const(93)
 _BACKOFF_MAX_S = const(300)
-FORMATS = (formats.TEXT, formats.LINK, formats.OPAQUE, formats.CBOR, formats.SENML_JSON,
-           formats.SENML_CBOR, formats.LWM2M_TLV)
+_CF_TEXT = const(0)
+_CF_LINK = const(40)
+_CF_OPAQUE = const(42)
+_CF_CBOR = const(60)
+_CF_SENML_JSON = const(110)
+_CF_SENML_CBOR = const(112)
+_CF_LWM2M_TLV = const(11542)
+_FORMATS = const((_CF_TEXT, _CF_LINK, _CF_OPAQUE, _CF_CBOR, _CF_SENML_JSON, _CF_SENML_CBOR, _CF_LWM2M_TLV))
 
 
 class Registration:
@@ -88,7 +93,7 @@ class Registration:
         self.ep.request(self.peer, m, fin)
 
     def payload(self):
-        links = [((), (("rt", "oma.lwm2m"), ("ct", FORMATS)))]
+        links = [((), (("rt", "oma.lwm2m"), ("ct", _FORMATS)))]
         return link.encode(links + self.reg.register_links(), sort=False)
 
     # -- internals ----------------------------------------------------------------------
@@ -113,7 +118,7 @@ class Registration:
         self._set(REGISTERING)
         try:
             m = Message(code=_POST, payload=self.payload())
-            m.add(_URI_PATH, "rd").add(_CONTENT_FORMAT, formats.LINK)
+            m.add(_URI_PATH, "rd").add(_CONTENT_FORMAT, _CF_LINK)
             m.add(_URI_QUERY, "ep=" + self.name)
             m.add(_URI_QUERY, "lt=%d" % self.lifetime)
             m.add(_URI_QUERY, "lwm2m=" + self.version)
@@ -171,7 +176,7 @@ class Registration:
                 m.add(_URI_QUERY, "lt=%d" % self.lifetime).add(_URI_QUERY, "b=" + self.binding)
             if self._dirty:
                 m.payload = self.payload()
-                m.add(_CONTENT_FORMAT, formats.LINK)
+                m.add(_CONTENT_FORMAT, _CF_LINK)
             self.ep.request(self.peer, m, self._updated)
         except MemoryError:
             # likewise; the registration stands until its lifetime, so the Update (with

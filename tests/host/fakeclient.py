@@ -11,12 +11,13 @@ import threading
 import aiocoap
 import aiocoap.resource as resource
 
+from coap import const as C
 from lwm2m import formats
 from lwm2m.formats import link, parse_path
 
 KINDS = {(3, 0): "str", (3, 1): "str", (3, 4): "none", (3, 9): "int", (3, 10): "int", (3, 13): "time",
          (3, 6): "int", (1, 0): "int", (1, 1): "int", (1, 7): "str", (1, 8): "none"}
-TLV = formats.LWM2M_TLV
+TLV = C.CF_LWM2M_TLV
 
 
 def kind(path):

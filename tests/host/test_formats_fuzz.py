@@ -7,7 +7,7 @@ import struct
 import cbor2
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from lwm2m.formats import FormatError, ObjLink, NEW_INST, cbor, cbor60, link, opaque, text
+from lwm2m.formats import FormatError, ObjLink, cbor, cbor60, link, opaque, text
 from lwm2m.formats import senml_cbor, senml_json, tlv
 
 SET = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -163,7 +163,7 @@ def test_tlv_round_trip(payload):
     # Create without instance wrapper: same content, instance id NEW_INST
     bare = tlv.encode(sub, (obj, inst), k)
     got = tlv.decode(bare, (obj,), lambda p: kinds[(obj, inst, p[2])])
-    same(got, [((obj, NEW_INST) + p[2:], v) for p, v in sub])
+    same(got, [((obj, tlv.NEW_INST) + p[2:], v) for p, v in sub])
 
 
 @SET

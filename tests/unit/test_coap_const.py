@@ -8,7 +8,8 @@ PRIVATE = ("lib/coap/endpoint.py", "lib/coap/transfer.py", "lib/coap/message.py"
            "lib/coap/block.py", "lib/lwm2m/ops.py", "lib/lwm2m/rd.py", "lib/lwm2m/objects/firmware.py",
            "lib/fota/download/coap.py", "lib/fota/download/coap_tcp.py", "lib/lwm2m/obj.py",
            "lib/lwm2m/registry.py", "lib/lwm2m/notify.py", "lib/lwm2m/objects/security.py",
-           "lib/lwm2m/objects/connmon.py", "lib/lwm2m/objects/server.py", "lib/lwm2m/objects/device.py")
+           "lib/lwm2m/objects/connmon.py", "lib/lwm2m/objects/server.py", "lib/lwm2m/objects/device.py",
+           "lib/lwm2m/formats/__init__.py")
 
 
 def _copies(path):

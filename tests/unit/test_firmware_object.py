@@ -12,7 +12,6 @@ from fota.boot.record import RecordStore
 from fota.journal import Journal
 from fota.slots.ab import ABWriter
 from fota.update import FirmwareUpdate
-from lwm2m import formats
 from lwm2m.formats import tlv, b64
 from lwm2m.objects.firmware import Firmware
 from lwm2mtest import Rig
@@ -54,7 +53,7 @@ class Board:
         m = self.rig.req(C.GET, "/5/0/%d" % rid)
         return bytes(m.payload).decode()
 
-    def push(self, data, szx=4, cf=formats.OPAQUE):
+    def push(self, data, szx=4, cf=C.CF_OPAQUE):
         p = BlockPush(self.rig.srv, self.rig.addr, ("5", "0", "0"), lambda o, n: data[o : o + n], len(data),
                       szx=szx, content_format=cf).start()
         run(self.rig.loop, lambda: p.done, 5000)
@@ -79,7 +78,7 @@ def test_push_verify_update_and_report():
 def test_base64_text_push_like_wakaama():
     b = Board()
     text = b64.encode(load("ec")).encode()
-    p = b.push(text, szx=4, cf=formats.TEXT)
+    p = b.push(text, szx=4, cf=C.CF_TEXT)
     assert p.error is None and b.read(3) == "2" and b.read(7) == "1.2.3+4"
     b.rig.close()
 
@@ -113,10 +112,10 @@ def test_empty_package_and_empty_uri_reset():
     b = Board()
     b.push(load("ec"))
     assert b.read(3) == "2"
-    assert b.rig.req(C.PUT, "/5/0/0", b"", cf=formats.OPAQUE).code == C.CHANGED
+    assert b.rig.req(C.PUT, "/5/0/0", b"", cf=C.CF_OPAQUE).code == C.CHANGED
     assert (b.read(3), b.read(5)) == ("0", "0")
     b.push(load("ec"))
-    assert b.rig.req(C.PUT, "/5/0/1", b"", cf=formats.TEXT).code == C.CHANGED
+    assert b.rig.req(C.PUT, "/5/0/1", b"", cf=C.CF_TEXT).code == C.CHANGED
     assert b.read(3) == "0"
     b.rig.close()
 
@@ -127,14 +126,14 @@ def test_package_in_tlv_or_senml_is_decoded_not_taken_as_the_image():
     b = Board()
     b.push(load("ec"))
     null = tlv.encode([((5, 0, 0), b"\x00")], (5, 0, 0))
-    assert b.rig.req(C.PUT, "/5/0/0", null, cf=formats.LWM2M_TLV).code == C.CHANGED
+    assert b.rig.req(C.PUT, "/5/0/0", null, cf=C.CF_LWM2M_TLV).code == C.CHANGED
     assert (b.read(3), b.read(5)) == ("0", "0")
     b.push(load("ec"))
     senml = b'[{"bn":"/5/0/0","vd":"AA"}]'  # base64url of 0x00
-    assert b.rig.req(C.PUT, "/5/0/0", senml, cf=formats.SENML_JSON).code == C.CHANGED
+    assert b.rig.req(C.PUT, "/5/0/0", senml, cf=C.CF_SENML_JSON).code == C.CHANGED
     assert (b.read(3), b.read(5)) == ("0", "0")
     b.push(load("ec"))
-    assert b.rig.req(C.PUT, "/5/0/0", b"AA==", cf=formats.TEXT).code == C.CHANGED  # NULL in base64
+    assert b.rig.req(C.PUT, "/5/0/0", b"AA==", cf=C.CF_TEXT).code == C.CHANGED  # NULL in base64
     assert (b.read(3), b.read(5)) == ("0", "0")
     b.rig.close()
 
@@ -143,7 +142,7 @@ def test_package_is_there_but_write_only():
     # spec 3.2: a Read of a W-only resource is 4.05 (not 4.04: it exists); Discover lists it
     b = Board()
     assert b.rig.req(C.GET, "/5/0/0").code == C.METHOD_NOT_ALLOWED
-    links = bytes(b.rig.req(C.GET, "/5/0", accept=formats.LINK).payload)
+    links = bytes(b.rig.req(C.GET, "/5/0", accept=C.CF_LINK).payload)
     assert b"</5/0/0>" in links
     assert not bytes(b.rig.req(C.GET, "/5/0").payload).startswith(b"\xc0\x00")  # not in a Read
     b.rig.close()
@@ -156,7 +155,7 @@ def _no_ftp(*args):
 def test_uri_unsupported_scheme_is_400_and_result_9():
     b = Board()
     b.fu.start_download = _no_ftp
-    assert b.rig.req(C.PUT, "/5/0/1", b"ftp://x/fw", cf=formats.TEXT).code == C.BAD_REQUEST
+    assert b.rig.req(C.PUT, "/5/0/1", b"ftp://x/fw", cf=C.CF_TEXT).code == C.BAD_REQUEST
     assert (b.read(3), b.read(5)) == ("0", "9")
     b.rig.close()
 
@@ -197,8 +196,8 @@ def test_an_observed_instance_gets_one_notification_per_change_not_per_field():
 def test_cancel_and_severity():
     b = Board()
     b.push(load("ec"))
-    assert b.rig.req(C.PUT, "/5/0/11", b"7", cf=formats.TEXT).code == C.BAD_REQUEST
-    assert b.rig.req(C.PUT, "/5/0/11", b"0", cf=formats.TEXT).code == C.CHANGED
+    assert b.rig.req(C.PUT, "/5/0/11", b"7", cf=C.CF_TEXT).code == C.BAD_REQUEST
+    assert b.rig.req(C.PUT, "/5/0/11", b"0", cf=C.CF_TEXT).code == C.CHANGED
     assert b.read(11) == "0"
     assert b.rig.req(C.POST, "/5/0/10").code == C.CHANGED
     assert (b.read(3), b.read(5)) == ("0", "10")

@@ -3,7 +3,6 @@
 # (lwm2m-fota.md 4.5) define. Both runtimes.
 from coap import const as C
 from coap.message import Message, block_value, decode, split
-from lwm2m import formats
 from lwm2m.formats import b64
 from lwm2m.objects.firmware import Firmware
 from lwm2m.ops import Ops
@@ -29,7 +28,7 @@ class Server:
         self.ops = Ops(reg, None, None)
         self.mid = 0
 
-    def put(self, num, more, payload, peer=A, size1=None, cf=formats.OPAQUE):
+    def put(self, num, more, payload, peer=A, size1=None, cf=C.CF_OPAQUE):
         self.mid += 1
         m = Message(C.CON, C.PUT, self.mid, b"\x01", payload).add(C.URI_PATH, "5").add(C.URI_PATH, "0")
         m.add(C.URI_PATH, "0").add(C.CONTENT_FORMAT, cf).add(C.BLOCK1, block_value(num, more, SZX))
@@ -91,10 +90,10 @@ def test_a_block_past_the_slot_ends_the_push_with_413_and_result_2_at_once():
 def test_a_block_that_is_not_base64_ends_a_text_push_with_result_6_at_once():
     s = Server()
     text = b64.encode(IMAGE).encode()
-    assert s.block(0, text, cf=formats.TEXT).code == C.CONTINUE
-    assert s.put(1, 1, b"!" * N, cf=formats.TEXT).code == C.BAD_REQUEST
+    assert s.block(0, text, cf=C.CF_TEXT).code == C.CONTINUE
+    assert s.put(1, 1, b"!" * N, cf=C.CF_TEXT).code == C.BAD_REQUEST
     assert s.state() == (0, 6) and s.rig.slot.aborts == 1
-    assert s.push(text, cf=formats.TEXT).code == C.CHANGED and s.state() == (2, 0)
+    assert s.push(text, cf=C.CF_TEXT).code == C.CHANGED and s.state() == (2, 0)
     assert bytes(s.rig.slot.image[: len(IMAGE)]) == IMAGE
 
 
@@ -104,8 +103,8 @@ def test_base64_size1_of_an_image_that_fills_the_slot_is_taken():
     text = b64.encode(data).encode()
     assert len(text) == 1368 and text.endswith(b"==")
     s = Server(capacity=1024)
-    assert s.block(0, text, size1=len(text), cf=formats.TEXT).code == C.CONTINUE
-    assert s.push(text, first=1, cf=formats.TEXT).code == C.CHANGED and s.state() == (2, 0)
+    assert s.block(0, text, size1=len(text), cf=C.CF_TEXT).code == C.CONTINUE
+    assert s.push(text, first=1, cf=C.CF_TEXT).code == C.CHANGED and s.state() == (2, 0)
 
 
 def test_a_refused_size_is_413_with_size1():

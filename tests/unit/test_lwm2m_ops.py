@@ -1,7 +1,6 @@
 # LwM2M device-management operations over real CoAP on loopback, on both runtimes.
 from coap import const as C
 from coap.message import Message, decode
-from lwm2m import formats
 from lwm2m.formats import tlv, senml_json, link, text
 from lwm2m.registry import parse_execute_args
 from lwm2m.obj import LwError, Object, R, M
@@ -9,7 +8,7 @@ from lwm2mtest import Rig, Thing
 from coaptest import Raw, run
 from support import raises
 
-TEXT, TLV, SJSON, LINK = formats.TEXT, formats.LWM2M_TLV, formats.SENML_JSON, formats.LINK
+TEXT, TLV, SJSON, LINK = C.CF_TEXT, C.CF_LWM2M_TLV, C.CF_SENML_JSON, C.CF_LINK
 
 
 def test_read_defaults_text_for_one_resource_tlv_for_more():
@@ -17,7 +16,7 @@ def test_read_defaults_text_for_one_resource_tlv_for_more():
     m = r.req(C.GET, "/9000/0/1")
     assert m.code == C.CONTENT and m.opt_uint(C.CONTENT_FORMAT) == TEXT and bytes(m.payload) == b"42"
     m = r.req(C.GET, "/9000/0/6")
-    assert m.opt_uint(C.CONTENT_FORMAT) == formats.OPAQUE and bytes(m.payload) == b"\x00\x01"
+    assert m.opt_uint(C.CONTENT_FORMAT) == C.CF_OPAQUE and bytes(m.payload) == b"\x00\x01"
     m = r.req(C.GET, "/9000/0")
     assert m.opt_uint(C.CONTENT_FORMAT) == TLV
     recs = dict(tlv.decode(bytes(m.payload), (9000, 0), r.registry.kind))

@@ -2,18 +2,18 @@
 from support import raises
 
 from lwm2m.formats import FormatError, ObjLink, codec, parse_path, path_str, parse_objlnk
-from lwm2m import formats
+from coap import const as C
 from lwm2m.formats import text, opaque, cbor60
 
 
 def test_codec_table_lazy_import():
-    assert codec(formats.TEXT) is text
-    assert codec(formats.LWM2M_TLV) is codec(formats.LEGACY_TLV)
-    assert codec(formats.LWM2M_TLV).__name__.endswith("tlv")
-    assert codec(formats.SENML_CBOR).SINGLE is False
-    assert codec(formats.OPAQUE).SINGLE and codec(formats.CBOR).SINGLE
+    assert codec(C.CF_TEXT) is text
+    assert codec(C.CF_LWM2M_TLV) is codec(C.CF_LEGACY_TLV)
+    assert codec(C.CF_LWM2M_TLV).__name__.endswith("tlv")
+    assert codec(C.CF_SENML_CBOR).SINGLE is False
+    assert codec(C.CF_OPAQUE).SINGLE and codec(C.CF_CBOR).SINGLE
     # no codec: the caller answers 4.15 / 4.06 (1541 is the legacy text some servers send)
-    for cf in (formats.LWM2M_JSON, formats.LWM2M_CBOR, formats.LEGACY_JSON, 1541, 9999):
+    for cf in (C.CF_LWM2M_JSON, C.CF_LWM2M_CBOR, C.CF_LEGACY_JSON, 1541, 9999):
         assert codec(cf) is None
 
 

@@ -1,7 +1,7 @@
 # OMA TLV codec (lwm2m.formats.tlv): spec/lwm2m-fota.md 3.5 vectors, computed by hand.
 from support import raises
 
-from lwm2m.formats import FormatError, ObjLink, NEW_INST
+from lwm2m.formats import FormatError, ObjLink
 from lwm2m.formats import tlv
 
 H = bytes.fromhex
@@ -182,7 +182,7 @@ def test_non_minimal_lengths_and_wrappers_accepted():
 
 def test_create_without_instance_id():
     k = kinds({1: "int"})
-    assert tlv.decode(H("c10105"), (9,), k) == [((9, NEW_INST, 1), 5)]
+    assert tlv.decode(H("c10105"), (9,), k) == [((9, tlv.NEW_INST, 1), 5)]
     assert tlv.decode(H("0302c10105"), (9,), k) == [((9, 2, 1), 5)]
     raises(FormatError, tlv.decode, H("0302c10105c10105"), (9,), k)  # mixed forms
 

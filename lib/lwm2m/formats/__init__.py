@@ -6,7 +6,7 @@
 #
 # Record      (path, value). path is a tuple of ints: (obj, inst, res) or (obj, inst, res, ri);
 #             SenML may also carry shorter paths ((obj,), (obj, inst)) for composite requests.
-#             Every id is 0..65535. NEW_INST (65535, reserved by LwM2M as MAX_ID) stands for
+#             Every id is 0..65535. tlv.NEW_INST (65535, reserved by LwM2M) stands for
 #             "instance id not given": a TLV Create on /o without an Object Instance wrapper.
 # value       int, float, bool, str, bytes, ObjLink(obj, inst), None (empty/execute, or a SenML
 #             record without value as in Read-Composite), or () at a 3-element path meaning a
@@ -42,36 +42,25 @@
 # decode 8-byte floats with rounding and encode every float in 4 bytes where exact.
 from port import const, MICROPYTHON
 
-TEXT = const(0)
-LINK = const(40)
-OPAQUE = const(42)
-CBOR = const(60)
-SENML_JSON = const(110)
-SENML_CBOR = const(112)
-LEGACY_TEXT = const(1541)
-LEGACY_TLV = const(1542)
-LEGACY_JSON = const(1543)
-LEGACY_OPAQUE = const(1544)
-LWM2M_TLV = const(11542)
-LWM2M_JSON = const(11543)
-LWM2M_CBOR = const(11544)
+# Content-Format numbers as private constants (coap.const has them, public, for host tools
+# and tests): inlined by mpy-cross, no qstr or dict entry on the device.
+_CF_TEXT = const(0)
+_CF_LINK = const(40)
+_CF_OPAQUE = const(42)
+_CF_CBOR = const(60)
+_CF_SENML_JSON = const(110)
+_CF_SENML_CBOR = const(112)
+_CF_LEGACY_TLV = const(1542)
+_CF_LWM2M_TLV = const(11542)
 
-NEW_INST = const(65535)
-MAX_ID = const(65535)
+_MAX_ID = const(65535)  # reserved by LwM2M: tlv's NEW_INST
 
 # CF -> module under lwm2m.formats. Formats without a module (LwM2M JSON/CBOR, legacy text
 # and opaque drafts) are absent: codec() returns None and the caller answers 4.15 / 4.06.
 # 1542 is the pre-registration number for the same TLV (Anjay and Leshan still accept it).
-FORMATS = {
-    TEXT: "text",
-    LINK: "link",
-    OPAQUE: "opaque",
-    CBOR: "cbor60",
-    SENML_JSON: "senml_json",
-    SENML_CBOR: "senml_cbor",
-    LWM2M_TLV: "tlv",
-    LEGACY_TLV: "tlv",
-}
+_FORMATS = const(((_CF_TEXT, "text"), (_CF_LINK, "link"), (_CF_OPAQUE, "opaque"), (_CF_CBOR, "cbor60"),
+                  (_CF_SENML_JSON, "senml_json"), (_CF_SENML_CBOR, "senml_cbor"), (_CF_LWM2M_TLV, "tlv"),
+                  (_CF_LEGACY_TLV, "tlv")))
 
 
 class FormatError(ValueError):
@@ -101,14 +90,14 @@ class ObjLink:
 
 def codec(cf):
     # Lazy import: a format's code is loaded only when a request first uses it (STYLE 7.5.12).
-    name = FORMATS.get(cf)
-    if name is None:
-        return None
-    full = "lwm2m.formats." + name
-    __import__(full)
-    import sys
+    for n, name in _FORMATS:
+        if n == cf:
+            full = "lwm2m.formats." + name
+            __import__(full)
+            import sys
 
-    return sys.modules[full]
+            return sys.modules[full]
+    return None
 
 
 def path_str(path):
@@ -126,7 +115,7 @@ def _id(s):
         if c < "0" or c > "9":
             raise FormatError("bad id")
     v = int(s)
-    if v > MAX_ID:
+    if v > _MAX_ID:
         raise FormatError("id out of range")
     return v
 
@@ -161,7 +150,7 @@ def check_path(path):
     if not isinstance(path, tuple) or len(path) > 4:
         raise FormatError("bad path")
     for p in path:
-        if not isinstance(p, int) or isinstance(p, bool) or p < 0 or p > MAX_ID:
+        if not isinstance(p, int) or isinstance(p, bool) or p < 0 or p > _MAX_ID:
             raise FormatError("bad path id")
     return path
 

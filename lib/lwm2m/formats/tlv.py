@@ -3,8 +3,12 @@
 import struct
 
 from port import const
-from lwm2m.formats import FormatError, ObjLink, NEW_INST, sorted_records, kind_of, collect
+from lwm2m.formats import FormatError, ObjLink, sorted_records, kind_of, collect
 from lwm2m.formats import utf8, to_utf8
+
+# The instance id of a Create's records sent without an Object Instance wrapper: 65535, which
+# LwM2M reserves (the registry then picks a free one)
+NEW_INST = const(65535)
 
 # Type byte bits 7-6 (spec 3.5 "Type byte in detail")
 _INST = const(0)  # Object Instance: nested resource TLVs

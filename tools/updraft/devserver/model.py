@@ -9,7 +9,8 @@ import base64
 from updraft.devserver import use_device_codecs
 
 use_device_codecs()
-from lwm2m import formats  # noqa: E402  (lib/ is on the path only after the call above)
+from coap import const as C  # noqa: E402  (lib/ is on the path only after the call above)
+from lwm2m import formats  # noqa: E402
 from lwm2m.formats import ObjLink  # noqa: E402
 
 # (obj, res) -> (name, kind, multiple)
@@ -62,9 +63,9 @@ OBJECTS = {0: "Security", 1: "Server", 3: "Device", 4: "Connectivity Monitoring"
            33629: "Advanced Firmware Update"}
 
 # API format names -> CoAP Content-Format numbers (spec 3.4)
-FORMATS = {"text": formats.TEXT, "link": formats.LINK, "opaque": formats.OPAQUE, "cbor": formats.CBOR,
-           "senml_json": formats.SENML_JSON, "senml_cbor": formats.SENML_CBOR, "tlv": formats.LWM2M_TLV,
-           "json": formats.LWM2M_JSON, "legacy_text": formats.LEGACY_TEXT, "legacy_tlv": formats.LEGACY_TLV}
+FORMATS = {"text": C.CF_TEXT, "link": C.CF_LINK, "opaque": C.CF_OPAQUE, "cbor": C.CF_CBOR,
+           "senml_json": C.CF_SENML_JSON, "senml_cbor": C.CF_SENML_CBOR, "tlv": C.CF_LWM2M_TLV,
+           "json": C.CF_LWM2M_JSON, "legacy_text": C.CF_LEGACY_TEXT, "legacy_tlv": C.CF_LEGACY_TLV}
 FORMAT_NAMES = {v: k for k, v in FORMATS.items()}
 
 
@@ -132,7 +133,7 @@ def records_json(records):
 def decode(content_format, payload, base):
     # -> (records, error). Single-value formats come back as one record at base.
     mod = formats.codec(content_format) if content_format is not None else None
-    if mod is None or content_format == formats.LINK:
+    if mod is None or content_format == C.CF_LINK:
         return None, None
     try:
         return mod.decode(payload, base, kind), None
@@ -142,7 +143,7 @@ def decode(content_format, payload, base):
 
 def encode(content_format, records, base):
     mod = formats.codec(content_format)
-    if mod is None or content_format == formats.LINK:
+    if mod is None or content_format == C.CF_LINK:
         raise ValueError("cannot write with content format %s" % content_format)
     return mod.encode(records, base, kind)
 
