@@ -22,18 +22,10 @@ _INTERNAL_SERVER_ERROR = const(0xA0)  # 5.00
 _SERVICE_UNAVAILABLE = const(0xA3)  # 5.03
 
 
-def _is_request(code):
-    return 1 <= code <= 31
-
-
-def _is_response(code):
-    return code >= 64
-
-
 _MTU = const(1280)  # largest datagram taken: 1152 is the RFC's safe size, leave room for options
 _DRAIN = const(16)  # datagrams handled per wake-up before timers get their turn
 # Options this stack understands; an unknown critical (odd) one gets 4.02 (RFC 7252 5.4.1).
-KNOWN_OPTIONS = (1, 3, 4, 5, 6, 7, 8, 11, 12, 14, 15, 17, 20, 23, 27, 28, 35, 39, 60, 258)
+_KNOWN_OPTIONS = const((1, 3, 4, 5, 6, 7, 8, 11, 12, 14, 15, 17, 20, 23, 27, 28, 35, 39, 60, 258))
 
 
 class Params:
@@ -80,7 +72,6 @@ class Endpoint:
         self.handler = None
         self.params = params or Params()
         self.on_reset = None  # on_reset(peer, mid) for RSTs that match no exchange
-        self.known_options = KNOWN_OPTIONS
         self._rx = Message()  # decode target, reused for every datagram
         self._tx = None  # response buffer: a client-only endpoint (a download) has none
         self._slice = None  # coap.block.serve_block2, loaded by serve()
@@ -132,12 +123,13 @@ class Endpoint:
         # cb(ex, response) is called once: with the response, or None and ex.error set.
         ex = ex or Exchange()
         msg.type = _CON if con else _NON
-        if not msg.token and _is_request(msg.code):
+        request = 1 <= msg.code <= 31  # codes 0.01-0.31 (RFC 7252 12.1); else a response
+        if not msg.token and request:
             msg.token = self.new_token()
         msg.mid = 0
         ex.n = msg.encode_into(ex.buf)
         ex.token = msg.token
-        ex.expect_response = _is_request(msg.code)
+        ex.expect_response = request
         return self.send_exchange(ex, peer, cb, con)
 
     def send_exchange(self, ex, peer, cb, con=True):
@@ -199,7 +191,7 @@ class Endpoint:
             self.stats["tx"] += 1
         except OSError as e:
             # an unreachable peer must not kill the loop; retransmission will try again
-            log.info("coap: sendto", peer_str(peer), "failed", e)
+            log.info("coap: sendto failed, peer", peer_str(peer), e)
 
     def _finish(self, ex, msg, error=None):
         if ex.done:
@@ -242,7 +234,7 @@ class Endpoint:
                 ex.timeout *= 2
                 ex.deadline = ticks_add(now, ex.timeout)
                 self.stats["retransmits"] += 1
-                log.info("coap: retransmit", ex.retries, "mid", ex.mid, "to", peer_str(ex.peer))
+                log.info("coap: retransmit", ex.retries, "of message id", ex.mid, "to the peer", peer_str(ex.peer))
                 self._send(ex.view[: ex.n], ex.peer)
             else:
                 self._finish(ex, None, "timeout")
@@ -263,7 +255,7 @@ class Endpoint:
             if len(r[0]) > n:
                 # cut short by the receive size: never decode a truncated message
                 self.stats["malformed"] += 1
-                log.warning_once("oversize", "coap: datagram over", n, "bytes from", peer_str(r[1]), "dropped")
+                log.warning_once("oversize", "coap: dropped a datagram over", n, "bytes long from", peer_str(r[1]))
                 self._oversize(r[0], r[1])
                 continue
             self.datagram(r[0], r[1])
@@ -339,11 +331,11 @@ class Endpoint:
                 if slot[2] is not None:
                     self._send(slot[2], peer)  # replay, never re-execute
                 return
-        if _is_request(code):
+        if 1 <= code <= 31:  # a request (RFC 7252 12.1)
             if t == _CON or t == _NON:
                 self._serve(m, peer)
             return
-        if not _is_response(code):
+        if code < 64:  # not a response either: class 1 and reserved codes are ignored
             return
         if t == _ACK:
             self._match_mid(m, peer)
@@ -419,7 +411,7 @@ class Endpoint:
 
     def _serve(self, req, peer):
         resp = None
-        crit = req.critical_unknown(self.known_options)
+        crit = req.critical_unknown(_KNOWN_OPTIONS)
         if crit is not None:
             resp = Message(code=_BAD_OPTION)
         elif self.handler is None:

@@ -133,12 +133,14 @@ class Ops:
     def _write(self, req, peer, path, cf, replace):
         if len(path) < 2:
             raise LwError(_METHOD_NOT_ALLOWED, "write on an object")
+        # a resource that streams (the Package) takes its formats itself, before a codec is
+        # looked up: a push never loads one
+        stream = self._stream(path, cf) if cf is not None else None
+        if stream is not None:
+            return stream.handle(req, peer)
         codec = formats.codec(cf) if cf is not None else None
         if codec is None or cf == _CF_LINK:
             raise LwError(_UNSUPPORTED_CONTENT_FORMAT, "content format %s" % cf)
-        stream = self._stream(path, cf)
-        if stream is not None:
-            return stream.handle(req, peer)
         if req.has(_BLOCK1):
             return self._block_write(req, peer, path, codec, replace)
         records = codec.decode(req.payload, path, self.reg.kind)

@@ -15,8 +15,8 @@ level = _WARNING
 _once = set()  # warning_once keys, at most 32
 
 
-def _emit(tag, args):
-    out = [tag]
+def _emit(level, args):
+    out = ["DIWE"[level // 10 - 1]]  # one string: a letter each would be a qstr each
     for a in args:
         out.append(str(a))
     print(" ".join(out))
@@ -24,22 +24,22 @@ def _emit(tag, args):
 
 def debug(*args):
     if level <= _DEBUG:
-        _emit("D", args)
+        _emit(_DEBUG, args)
 
 
 def info(*args):
     if level <= _INFO:
-        _emit("I", args)
+        _emit(_INFO, args)
 
 
 def warning(*args):
     if level <= _WARNING:
-        _emit("W", args)
+        _emit(_WARNING, args)
 
 
 def error(*args):
     if level <= _ERROR:
-        _emit("E", args)
+        _emit(_ERROR, args)
         for a in args:
             if isinstance(a, BaseException):
                 try:

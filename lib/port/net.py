@@ -41,12 +41,6 @@ def peer_str(addr):
     return "%s:%d" % (addr[0], addr[1])
 
 
-def peer_port(addr):
-    if isinstance(addr, (bytes, bytearray)):
-        return (addr[2] << 8) | addr[3]
-    return addr[1]
-
-
 def udp_socket(host="0.0.0.0", port=0):
     # A non-blocking UDP socket bound to host:port (port 0 = ephemeral); an IPv6 host ("::")
     # makes an IPv6 socket (OSError where the port has none).
@@ -58,15 +52,6 @@ def udp_socket(host="0.0.0.0", port=0):
     s.bind(resolve(host, port))
     s.setblocking(False)
     return s
-
-
-def local_port(sock):
-    # The bound port. MicroPython sockets have no getsockname, so callers that need it on
-    # MicroPython must bind an explicit port.
-    try:
-        return sock.getsockname()[1]
-    except AttributeError:
-        return None
 
 
 def would_block(e):

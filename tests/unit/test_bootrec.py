@@ -6,6 +6,18 @@ from port.flash import SECTOR, Flash, PowerCut
 from support import raises
 
 
+# a record's fields but its sequence number
+FIELDS = ("active", "pending", "trials", "flags", "outcome", "reason", "oslot", "event", "min_sec", "over", "tag",
+          "psec", "pver")
+
+
+def _same(a, b):
+    for k in FIELDS:
+        if getattr(a, k) != getattr(b, k):
+            return False
+    return True
+
+
 def _store():
     f = Flash(2 * SECTOR, None, (("bootctl", 0, 2 * SECTOR),))
     return f, RecordStore(f.partition("bootctl"))
@@ -32,7 +44,7 @@ def test_roundtrip_and_sequence():
     r.min_sec = 0x01020003
     st.save(r)
     got = st.load()
-    assert got.valid and got.same(r) and got.seq == 1
+    assert got.valid and _same(got, r) and got.seq == 1
     st.save(_rec(6))
     assert st.load().tag == 6 and st.load().seq == 2
     assert unpack_version(got.over) == (1, 2, 5, 0)
@@ -107,7 +119,7 @@ def test_torn_saves_keep_old_or_new():
             after = RecordStore(f.partition("bootctl")).load()
             if after.tag != 1000 + k:
                 assert after.valid == before.valid
-                assert not before.valid or after.same(before)
+                assert not before.valid or _same(after, before)
             # and the log keeps working afterwards
             st3 = RecordStore(f.partition("bootctl"))
             st3.save(_rec(7))

@@ -16,6 +16,11 @@ h = binascii.unhexlify
 VEC = __file__.rsplit("/", 2)[0] + "/vectors/"
 
 
+# P-256's field prime and group order (SEC 2 2.4.2); fota.crypto.p256 keeps them private
+P256_P = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
 def hx(b):
     return binascii.hexlify(b).decode()
 
@@ -100,11 +105,11 @@ def test_p256_vectors_from_cryptography():
         assert p256.verify(tab, e, r, s)
         assert not p256.verify(tab, e ^ 1, r, s)
         assert not p256.verify(tab, e, r ^ 4, s)
-        assert not p256.verify(tab, e, r, (s + 1) % p256.N)
+        assert not p256.verify(tab, e, r, (s + 1) % P256_N)
         assert not p256.verify(tab, e, s, r)
     x, y, e, r, s = vs[0]
     tab = p256.key_tables(x, y)
-    for rr, ss in ((0, s), (r, 0), (r + p256.N, s), (r, s + p256.N), (p256.N, s)):
+    for rr, ss in ((0, s), (r, 0), (r + P256_N, s), (r, s + P256_N), (P256_N, s)):
         assert not p256.verify(tab, e, rr, ss)
     # a signature of one key does not verify under another
     x2, y2 = vs[1][0], vs[1][1]
@@ -155,7 +160,7 @@ def test_der_strict():
         b"\x30\x06\x02\x01\x00\x02\x01\x01",  # r = 0
         b"\x30\x06\x02\x01\x01\x03\x01\x01",  # s not an INTEGER
         b"\x30\x07\x02\x01\x01\x02\x01\x01\x00",  # zero inside the SEQUENCE
-        _der(p256.N, 1),  # r >= n
+        _der(P256_N, 1),  # r >= n
         b"\x30\x81\x06\x02\x01\x01\x02\x01\x01",  # long-form length
         b"",
     )
@@ -164,16 +169,16 @@ def test_der_strict():
 
 
 def test_inverse():
-    for m in (p256.P, p256.N, ed25519.P):
+    for m in (P256_P, P256_N, ed25519.P):
         for a in (1, 2, 3, m - 1, 0x1234567890ABCDEF << 100):
             assert a * crypto.inv(a, m) % m == 1
-    raises(ValueError, crypto.inv, 0, p256.N)
+    raises(ValueError, crypto.inv, 0, P256_N)
     raises(ValueError, crypto.inv, 6, 9)
 
 
 def test_wnaf_digits_rebuild_the_scalar():
     out = bytearray(520)
-    ks = (0, 1, (1 << 256) - 1, p256.N - 1, 0x5555 << 200, 0xF0F0F0F0F0F0F0F0F << 57,
+    ks = (0, 1, (1 << 256) - 1, P256_N - 1, 0x5555 << 200, 0xF0F0F0F0F0F0F0F0F << 57,
           (1 << 64) - 1, 1 << 64)
     for k in ks:
         for w in (4, 5, 6, 7):

@@ -32,10 +32,9 @@ _REASON_DOWNGRADE = const(4)
 _NO_SLOT = const(0xFF)
 _FLAG_ALLOW_DOWNGRADE = const(1)
 
-_RESULT = {
-    _REASON_CONFIRMED: _RESULT_SUCCESS, _REASON_TRIALS: _RESULT_UPDATE_FAILED,
-    _REASON_VERIFY: _RESULT_INTEGRITY_FAILURE, _REASON_DOWNGRADE: _RESULT_UPDATE_FAILED,
-}
+# the Update Result each reason gives, indexed by reason (1..4)
+_OUTCOME = const((0, _RESULT_SUCCESS, _RESULT_UPDATE_FAILED, _RESULT_INTEGRITY_FAILURE,
+                  _RESULT_UPDATE_FAILED))
 
 
 class Selection:
@@ -104,7 +103,7 @@ class Boot:
         rec.pending = _NO_SLOT
         rec.trials = 0
         rec.flags = 0
-        rec.outcome = _RESULT[reason]
+        rec.outcome = _OUTCOME[reason]
         rec.reason = reason
         rec.oslot = slot
         rec.over = rec.pver

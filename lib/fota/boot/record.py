@@ -105,12 +105,6 @@ class Record:
         self.valid = True
         return True
 
-    def same(self, other):
-        for k in _FIELDS[1:]:
-            if getattr(self, k) != getattr(other, k):
-                return False
-        return True
-
 
 class Log:
     # A power-cut-safe log of fixed-size records over two flash sectors, shared by the boot

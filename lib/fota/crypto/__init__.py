@@ -15,14 +15,14 @@ def inv(a, m):
     # pow (Fermat) is 6 to 9x slower than this loop (spec/micropython.md section 1).
     a %= m
     if a == 0:
-        raise ValueError("no inverse")
+        raise ValueError("no inverse exists")
     x0, x1, r0, r1 = 0, 1, m, a
     while r1:
         q = r0 // r1
         r0, r1 = r1, r0 - q * r1
         x0, x1 = x1, x0 - q * x1
     if r0 != 1:
-        raise ValueError("no inverse")
+        raise ValueError("no inverse exists")
     return x0 % m
 
 

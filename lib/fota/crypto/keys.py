@@ -23,9 +23,6 @@ class Key:
         self.keyhash = keyhash
         self.tables = tables
 
-    def spki(self):
-        return (_SPKI_P256 if self.kind == _TLV_ECDSA_SIG else _SPKI_ED25519) + self.raw
-
     def verify(self, digest, sig):
         # True when sig (bytes of the signature TLV) signs the 32-byte image digest.
         # Malformed signatures are just invalid (False), never an exception.

@@ -6,23 +6,23 @@ from port import const
 from fota.crypto import inv, inverses, wnaf
 from fota.crypto import p256_table as _G
 
-P = const(0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF)
-N = const(0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)
-B = const(0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B)
-QW = const(5)  # wNAF width for Q: 8 odd multiples per chunk; 6 costs more to build than it saves
-_QN = const(8)  # 2^(QW-2)
+_P = const(0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF)
+_N = const(0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)
+_B = const(0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B)
+_QW = const(5)  # wNAF width for Q: 8 odd multiples per chunk; 6 costs more to build than it saves
+_QN = const(8)  # 2^(_QW-2)
 _DIG = bytearray(520)  # wNAF digits: u1 at [0, 260), u2 at [260, 520); reused, no growth
 
 
 def on_curve(x, y):
-    return 0 <= x < P and 0 <= y < P and (y * y - x * x * x + 3 * x - B) % P == 0
+    return 0 <= x < _P and 0 <= y < _P and (y * y - x * x * x + 3 * x - _B) % _P == 0
 
 
 def _dbl(a):
     # dbl-2001-b (a = -3); only for building tables, the hot loop inlines it. Points come as
     # (X, Y, Z) tuples: a parameter's name is a qstr on the device, a local's is not.
     X, Y, Z = a
-    p = P
+    p = _P
     d = Z * Z % p
     g = Y * Y % p
     b = X * g % p
@@ -35,7 +35,7 @@ def _add(a, b):
     # add-2007-bl, general Jacobian addition; table building only (operands never equal)
     X1, Y1, Z1 = a
     X2, Y2, Z2 = b
-    p = P
+    p = _P
     z1 = Z1 * Z1 % p
     z2 = Z2 * Z2 % p
     u1 = X1 * z2 % p
@@ -67,29 +67,29 @@ def key_tables(x, y):
         if j < 3:
             for _ in range(64):
                 bx, by, bz = _dbl((bx, by, bz))
-    zinv = inverses([pt[2] for pt in pts], P)  # one inversion for all 32 points
+    zinv = inverses([pt[2] for pt in pts], _P)  # one inversion for all 32 points
     out = bytearray(64 * len(pts))
     for i in range(len(pts)):
         zi = zinv[i]
-        z2 = zi * zi % P
-        out[64 * i : 64 * i + 32] = (pts[i][0] * z2 % P).to_bytes(32, "big")
-        out[64 * i + 32 : 64 * i + 64] = (pts[i][1] * z2 * zi % P).to_bytes(32, "big")
+        z2 = zi * zi % _P
+        out[64 * i : 64 * i + 32] = (pts[i][0] * z2 % _P).to_bytes(32, "big")
+        out[64 * i + 32 : 64 * i + 64] = (pts[i][1] * z2 * zi % _P).to_bytes(32, "big")
     return tuple(bytes(out[512 * j : 512 * j + 512]) for j in range(4))
 
 
 def verify(qtab, e, r, s):
     # True when (r, s) is a valid signature of the hash integer e under the key whose
     # key_tables() are qtab. r and s come from der.ecdsa_sig (already range-checked).
-    if not (0 < r < N and 0 < s < N):
+    if not (0 < r < _N and 0 < s < _N):
         return False
-    w = inv(s, N)
+    w = inv(s, _N)
     dig = _DIG
-    wnaf(e * w % N, dig, 0, _G.WIDTH, False)
-    wnaf(r * w % N, dig, 260, QW, False)
+    wnaf(e * w % _N, dig, 0, _G.WIDTH, False)
+    wnaf(r * w % _N, dig, 260, _QW, False)
     G = _G.T
     tabs = (memoryview(G[0]), memoryview(G[1]), memoryview(G[2]), memoryview(G[3]),
             memoryview(qtab[0]), memoryview(qtab[1]), memoryview(qtab[2]), memoryview(qtab[3]))
-    p = P
+    p = _P
     X = Y = Z = 0
     inf = True
     for i in range(64, -1, -1):
@@ -139,4 +139,4 @@ def verify(qtab, e, r, s):
     zz = Z * Z % p
     if (X - r * zz) % p == 0:
         return True
-    return r + N < p and (X - (r + N) * zz) % p == 0
+    return r + _N < p and (X - (r + _N) * zz) % p == 0

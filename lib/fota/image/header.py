@@ -48,7 +48,7 @@ class ImageInfo:
     # What a check learned. parse_header() fills the header fields only (total_size, digest
     # and the TLV fields stay None/empty); verify() and Verifier.finish() fill everything.
     def __init__(self, hdr):
-        (magic, self.load_addr, self.hdr_size, self.prot_size, self.img_size, self.flags,
+        (magic, _, self.hdr_size, self.prot_size, self.img_size, self.flags,
          maj, mnr, rev, build) = struct.unpack_from("<IIHHIIBBHI", hdr, 0)
         self.version = (maj, mnr, rev, build)
         self.hashed_size = self.hdr_size + self.img_size + self.prot_size

@@ -1,12 +1,13 @@
 # SenML records <-> LwM2M records, shared by SenML JSON (CF 110) and SenML CBOR (CF 112).
 # RFC 8428 sections 4-6 plus the LwM2M 1.1 rules (spec/lwm2m-fota.md 3.4).
 # SPDX-License-Identifier: MIT
+from port import const
 from lwm2m.formats import FormatError, ObjLink, sorted_records, kind_of, parse_path, under
 from lwm2m.formats import parse_objlnk
 
 _VALUES = ("v", "vs", "vb", "vd", "vlo")
-_INT_MIN = -(1 << 63)
-_UINT_LIM = 1 << 64
+_INT_MIN = const(-(1 << 63))
+_UINT_LIM = const(1 << 64)
 
 
 # ---- encoding -------------------------------------------------------------------------

@@ -1,13 +1,14 @@
 # text/plain (CF 0): one resource or resource-instance value as UTF-8 text (spec 3.4).
 # SPDX-License-Identifier: MIT
+from port import const
 from lwm2m.formats import to_utf8, FormatError, ObjLink, sorted_records, kind_of, utf8, collect
 from lwm2m.formats import parse_objlnk
 
 SINGLE = True
 
-_INT_MIN = -(1 << 63)
-_INT_LIM = 1 << 63
-_UINT_LIM = 1 << 64
+_INT_MIN = const(-(1 << 63))
+_INT_LIM = const(1 << 63)
+_UINT_LIM = const(1 << 64)
 
 
 def encode_value(value, kind=None):
