@@ -1,13 +1,16 @@
 # A device-side firmware update on the host board's file-backed flash, for heap tests and the
 # bench; runs on CPython and the MicroPython unix port (lib/ from UPDRAFT_LIB: the heap bench
 # runs it as a module of a ROMFS image, tools/updraft/romfs.py).
-#   fota_node.py CHIP SLOT pull URI [probe]  -> FirmwareUpdate.write_uri(URI) until State 2
+#   fota_node.py CHIP SLOT pull URI [probe] [formats]
+#                                            -> FirmwareUpdate.write_uri(URI) until State 2
 #                                               (fota_pull.py)
-#   fota_node.py CHIP SLOT push PORT [probe] [starve=N] [ops]
+#   fota_node.py CHIP SLOT push PORT [probe] [starve=N] [ops] [formats]
 #                                            -> serves /5/0/0 (Object 5's push stream on a CoAP
 #                                               endpoint, no registration: fota_push.py) until State 2
 #                                               (starve=N: receives find no heap after N datagrams;
 #                                               ops: requests through a Registry and lwm2m.ops)
+#   formats: with the content-format layer a registered client has loaded (lwm2m.formats;
+#   a pull's URI decoded by formats.text, as from a text/plain Write)
 # CHIP: the flash file (provisioned by the host: factory image in app_a); SLOT: the app slot
 # size in bytes; the table is slot_table(SLOT). Trusted keys: module `trusted_keys` on
 # sys.path (env UPDRAFT_KEYS: its directory). The update is the device's: fota.update +
@@ -90,13 +93,13 @@ def main(argv):
         # pull must not carry the push's, nor a push the pull's (a qstr pool is ~8 KB here)
         import fota_pull
 
-        fu, t0 = fota_pull.start(loop, flash, writer, arg, mem, out, watch if probe else None)
+        fu, t0 = fota_pull.start(loop, flash, writer, arg, mem, out, watch if probe else None, "formats" in argv[5:])
     else:
         import fota_push
 
         starve = [int(a[7:]) for a in argv[5:] if a.startswith("starve=")]
         fu = fota_push.serve(loop, flash, writer, slot, int(arg), mem, out, watch if probe else None,
-                             starve[0] if starve else None, "ops" in argv[5:])
+                             starve[0] if starve else None, "ops" in argv[5:], "formats" in argv[5:])
         t0 = ticks_us()  # the first block arrived
 
     def poll():

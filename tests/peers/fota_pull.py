@@ -3,16 +3,22 @@
 # fota.download engine started as agent.firmware's Pull does (without its restarts and
 # progress log). start() reports "MEM download" and "MEM ready" (before the write) and returns
 # the FirmwareUpdate and the ticks_us() of the write; `watch(n)` (or None) sees the bytes that
-# reach the slot writer.
+# reach the slot writer. formats=True: with the content-format layer a registered client has
+# loaded, the URI decoded from a text/plain Write as lwm2m.ops decodes it (lwm2m.formats and
+# formats.text).
 
 
-def start(loop, flash, writer, uri, mem, out, watch=None):
+def start(loop, flash, writer, uri, mem, out, watch=None, formats=False):
     from port import ticks_us
     from fota import download
     from fota.journal import Journal
     from fota.update import FirmwareUpdate
     from fota import FotaError  # as device modules do: fota.const is not loaded
 
+    if formats:
+        from lwm2m.formats import codec
+
+        uri = codec(0).decode(uri.encode(), (5, 0, 1), lambda path: "str")[0][1]  # text/plain
     mem("download")
 
     def start_download(uri, sink, offset, etag, on_head, on_done):

@@ -8,9 +8,11 @@
 # returns the FirmwareUpdate; `watch(n)` (or None) sees the bytes that reach the slot writer.
 # starve=N: after N datagrams every receive finds no heap (fota_starve.py), and a push gives
 # up 3 s after its last block, as agent.firmware's FirmwareUpdate would after 247 s.
+# formats=True: with lwm2m.formats loaded, as on a registered client (a streamed push itself
+# needs no codec: lwm2m.ops hands it to the stream before it looks one up).
 
 
-def serve(loop, flash, writer, slot, port, mem, out, watch=None, starve=None, ops=False):
+def serve(loop, flash, writer, slot, port, mem, out, watch=None, starve=None, ops=False, formats=False):
     from port.net import udp_socket
     from time import time
     from coap.endpoint import Endpoint, Params
@@ -18,6 +20,8 @@ def serve(loop, flash, writer, slot, port, mem, out, watch=None, starve=None, op
     from fota.update import FirmwareUpdate
     from lwm2m.objects.firmware import Firmware
 
+    if formats:
+        import lwm2m.formats  # noqa: F401
     if watch is not None:
         # the probe counts what reaches the slot (an instance attribute shadows the method)
         write = writer.write
@@ -51,10 +55,9 @@ def serve(loop, flash, writer, slot, port, mem, out, watch=None, starve=None, op
 
 
 def _package(fw, req, peer):
-    # the path, method and Content-Format checks lwm2m.ops makes before it hands a PUT with a
-    # body to /5/0/0's stream; not its codec lookup, which loads lwm2m.formats (~50 qstrs:
-    # a 6th pool, ~100 KiB for this push). The pull's URI write skips the same layer: both
-    # figures are the update path without the LwM2M layer a registered client has loaded.
+    # what lwm2m.ops does with a PUT before it hands the body to /5/0/0's stream: the path and
+    # method checks (a streaming resource takes its Content-Formats itself, before any codec
+    # is looked up)
     from coap.message import Message
 
     if req.path() != ("5", "0", "0"):

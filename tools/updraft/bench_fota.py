@@ -12,6 +12,8 @@
 #     push stream on a CoAP endpoint, no registration: the update path, as the pull measures
 #     it): wall time of coap-client, and the smallest heap; also the smallest heap with the
 #     request going through a Registry and lwm2m.ops as on a device (through_lwm2m_ops).
+#   with_formats (each pull and the push): the smallest heap with the content-format layer a
+#     registered client has loaded (lwm2m.formats; a pull's URI decoded by formats.text).
 # The helpers are shared with tests/host/test_fota_heap.py (96 KiB must suffice).
 # SPDX-License-Identifier: MIT
 import contextlib
@@ -130,10 +132,10 @@ class Rig:
 
     # -- one update; -> dict (ok, state, result, bytes, us, mem checkpoints, output) --
 
-    def pull(self, uri, heap=HEAP, probe=False, timeout=120):
+    def pull(self, uri, heap=HEAP, probe=False, timeout=120, extra=()):
         self.fresh()
         try:
-            p = subprocess.run(self.argv(heap, "pull", uri, probe), cwd=ROOT, env=self.env, capture_output=True,
+            p = subprocess.run(self.argv(heap, "pull", uri, probe, extra), cwd=ROOT, env=self.env, capture_output=True,
                                text=True, timeout=timeout)
             return self._outcome(p.stdout, p.stderr)
         except subprocess.TimeoutExpired as e:
@@ -300,6 +302,7 @@ def pull(runs=RUNS):
             out["coap"] = dict({"micropython_s": _med(ours), "coap_client_s": _med(ref),
                                 "ratio_vs_coap_client": round(_med(ours) / _med(ref), 2)},
                                **_heaps(rig, lambda n, probe=False: rig.pull(uri, n, probe, 20)))
+            out["coap"]["with_formats"] = _least(rig, lambda n: rig.pull(uri, n, timeout=20, extra=["formats"]))
         with nginx(tmp) as base:
             uri = base + "/fw.bin"
             ours, ref = [], []
@@ -309,6 +312,7 @@ def pull(runs=RUNS):
             out["http"] = dict({"micropython_s": _med(ours), "curl_s": _med(ref),
                                 "ratio_vs_curl": round(_med(ours) / _med(ref), 1)},
                                **_heaps(rig, lambda n, probe=False: rig.pull(uri, n, probe, 20)))
+            out["http"]["with_formats"] = _least(rig, lambda n: rig.pull(uri, n, timeout=20, extra=["formats"]))
     out["heap_target_bytes"] = HEAP
     out["lib"] = "ROMFS image of lib/ as .mpy, used in place (tools/updraft/romfs.py)"
     out["time"] = "device: Package URI write -> State 2 (transfer + flash + verify), in process; " \
@@ -331,10 +335,16 @@ def push(runs=RUNS):
         res = {"image_bytes": len(rig.data), "coap_client_put_s": _med(walls), "micropython_in_process_s": _med(ins),
                "time": "coap-client -m put -b 1024 whole process; in process: first block -> State 2"}
         res.update(_heaps(rig, lambda n, probe=False: rig.push(client, n, probe, timeout=20)))
-        least = rig.min_heap(lambda n: rig.push(client, n, timeout=20, extra=["ops"]))
-        res["through_lwm2m_ops"] = {"min_heap_bytes": least, "fits_96k": least is not None and least <= HEAP}
+        res["with_formats"] = _least(rig, lambda n: rig.push(client, n, timeout=20, extra=["formats"]))
+        res["through_lwm2m_ops"] = _least(rig, lambda n: rig.push(client, n, timeout=20, extra=["ops"]))
         res["targets_met"] = res["fits_96k"]
         return res
+
+
+def _least(rig, run):
+    # the smallest heap of a variant of a run (fota_node options)
+    least = rig.min_heap(run)
+    return {"min_heap_bytes": least, "fits_96k": least is not None and least <= HEAP}
 
 
 def _heaps(rig, run):
