@@ -57,13 +57,18 @@ def _push(rig, extra=()):
     return lambda heap: rig.push(client, heap, timeout=30, extra=extra)
 
 
+# the push through lwm2m.ops needs ~111 KiB today (make bench): this keeps it from growing
+# unseen while the update-path figures are the ones held to 96 KiB
+OPS_HEAP = 120 * 1024
+
+
 def _push_ops(rig):
     _need("coap-client-notls")
-    return rig.push(shutil.which("coap-client-notls"), None, timeout=30, extra=["ops"])
+    return rig.push(shutil.which("coap-client-notls"), OPS_HEAP, timeout=30, extra=["ops"])
 
 
 def _fits(res):
-    assert res["ok"], "State %s Result %s in %d bytes:\n%s" % (res.get("state"), res.get("result"), HEAP, res["out"])
+    assert res["ok"], "State %s Result %s:\n%s" % (res.get("state"), res.get("result"), res["out"])
 
 
 def test_coap_pull_in_96k(rig, coap_uri):
@@ -104,9 +109,9 @@ def test_coap_pull_with_the_formats_layer_completes(rig, coap_uri):
     _fits(rig.pull(coap_uri, None, extra=["formats"]))
 
 
-def test_push_through_lwm2m_ops_completes(rig):
-    # the same push dispatched as the client does (a Registry and lwm2m.ops); its heap is
-    # make bench's fota_push_1mib.through_lwm2m_ops
+def test_push_through_lwm2m_ops_in_120k(rig):
+    # the same push dispatched as the client does (a Registry and lwm2m.ops); its smallest
+    # heap is make bench's fota_push_1mib.through_lwm2m_ops
     _fits(_push_ops(rig))
 
 
