@@ -154,7 +154,10 @@ class Ops:
             return None
         o = self.reg.obj(path[0])
         fn = getattr(o, "stream", None)
-        return fn(path[1], path[2], cf) if fn is not None else None
+        if fn is None:
+            return None
+        self.reg.check(path)  # as for any write: no such instance or resource is 4.04
+        return fn(path[1], path[2], cf)
 
     def _block_write(self, req, peer, path, codec, replace):
         rx = self._rx.get(path)

@@ -15,8 +15,10 @@ level = _WARNING
 _once = set()  # warning_once keys, at most 32
 
 
-def _emit(level, args):
-    out = ["DIWE"[level // 10 - 1]]  # one string: a letter each would be a qstr each
+def _emit(at, args):
+    # at: the level logged at (10..40); one string of letters, as a letter each would be a
+    # qstr each
+    out = ["DIWE"[at // 10 - 1]]
     for a in args:
         out.append(str(a))
     print(" ".join(out))

@@ -120,6 +120,15 @@ def test_empty_package_and_empty_uri_reset():
     b.rig.close()
 
 
+def test_package_of_an_instance_that_is_not_there_is_4_04():
+    # Object 5 has instance 0 only: a push to /5/7/0 is refused before it reaches the stream
+    b = Board()
+    assert b.rig.req(C.PUT, "/5/7/0", load("ec")[:64], cf=C.CF_OPAQUE).code == C.NOT_FOUND
+    assert b.rig.req(C.PUT, "/5/7/0", b"", cf=C.CF_OPAQUE).code == C.NOT_FOUND
+    assert (b.read(3), b.read(5)) == ("0", "0")
+    b.rig.close()
+
+
 def test_package_in_tlv_or_senml_is_decoded_not_taken_as_the_image():
     # a TLV or SenML body wraps the value: a NULL in it resets (T7), as an opaque one does;
     # only opaque and base64 text stream into the slot as they come

@@ -69,6 +69,9 @@ def test_write_replace_partial_and_errors_change_nothing():
     assert r.req(C.POST, "/9000/0", bad, cf=TLV).code == C.METHOD_NOT_ALLOWED
     assert r.thing.data[0] == before, "a refused write changes nothing"
     assert r.req(C.PUT, "/9000", b"1", cf=TEXT).code == C.METHOD_NOT_ALLOWED
+    # a resource write looks for the object (and a stream) before a codec: no such object
+    # is 4.04 whatever the format
+    assert r.req(C.PUT, "/9999/0/0", b"1", cf=9999).code == C.NOT_FOUND
     r.close()
 
 
