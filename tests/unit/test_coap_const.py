@@ -78,3 +78,47 @@ def test_private_consts_are_defined_before_their_first_use():
                     assert inside, (path, name, before)
                     at = code.find(name, end)
     assert seen > 200, seen
+
+
+def test_private_consts_are_not_used_from_another_module():
+    # a private const is no attribute of its module on the device (mpy-cross inlines it and
+    # stores no global): `from m import _X` or `m._X` works on CPython only
+    consts = {}  # module file -> its private const names
+    sources = {}
+    for path in py_files("lib"):
+        with open(path) as f:
+            text = f.read()
+        sources[path] = text
+        consts[path] = [ln[: ln.index(" = ")] for ln in text.split("\n") if ln.startswith("_") and " = const(" in ln]
+    assert sum(len(v) for v in consts.values()) > 200
+
+    def module_file(mod):
+        base = "lib/" + mod.replace(".", "/")
+        return base + ".py" if base + ".py" in consts else base + "/__init__.py"
+
+    for path, text in sources.items():
+        for line in text.split("\n"):
+            code = line.split("#")[0].strip()
+            if code.startswith("from ") and " import " in code:
+                owner = module_file(code[5 : code.index(" import ")].strip())
+                for name in code[code.index(" import ") + 8 :].replace("(", ",").replace(")", ",").split(","):
+                    name = name.split()[0] if name.split() else ""
+                    assert name not in consts.get(owner, ()), (path, line)
+            at = code.find("._")
+            while at >= 0:
+                end = at + 2
+                while end < len(code) and _word(code[end]):
+                    end += 1
+                # m._X where m names a module (its last dotted part) that defines _X
+                words = code[:at].replace("(", " ").replace("[", " ").replace(",", " ").split()
+                owner = words[-1].split(".")[-1] if words else ""
+                for other, names in consts.items():
+                    if other != path and code[at + 1 : end] in names and _stem(other) == owner:
+                        raise AssertionError((path, line))
+                at = code.find("._", end)
+
+
+def _stem(path):
+    # the name a module is known by: lib/coap/endpoint.py -> endpoint, lib/lwm2m/formats/__init__.py -> formats
+    parts = path.split("/")
+    return parts[-2] if parts[-1] == "__init__.py" else parts[-1][:-3]
