@@ -219,7 +219,7 @@ def _parse_path(segs):
             if not "0" <= c <= "9":
                 return None
         v = int(s)
-        if v >= 65535:  # MAX_ID is reserved
+        if v >= 65535:  # 65535 is reserved (LwM2M MAX_ID)
             return None
         out.append(v)
     return tuple(out)
